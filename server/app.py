@@ -1,0 +1,75 @@
+"""The Starlette application: collector, GraphQL API, snippet, probes and demo pages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Route
+
+from .api import graphql_route
+from .collect import Collector
+from .demo import demo_routes
+from .events import DAY_MS
+from .health import health_routes
+from .ingest import now_ms
+from .sdk import sdk_route
+from .settings import Settings
+from .stores import open_store
+from .stores.base import Store
+
+log = logging.getLogger("gigmetrics")
+
+PURGE_EVERY_S = 3600.0
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> Starlette:
+    """Build the app; the store is opened on startup and closed on shutdown."""
+    settings = settings or Settings.from_env()
+    store = store or open_store(settings.database_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await store.open()
+        purger = asyncio.create_task(_purge_forever(store, settings))
+        try:
+            yield
+        finally:
+            purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
+            await store.close()
+
+    collector = Collector(store, settings)
+    routes: list[BaseRoute] = [
+        Route("/collect", collector, methods=["POST", "OPTIONS"]),
+        graphql_route(store, settings),
+        sdk_route(),
+        *health_routes(store),
+    ]
+    if settings.demo:
+        routes.extend(demo_routes(settings))
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.store = store
+    return app
+
+
+async def purge_once(store: Store, settings: Settings, now: int) -> None:
+    """Apply the retention settings once."""
+    await store.purge(
+        raw_before=now - settings.raw_retention_days * DAY_MS,
+        buckets_before=now - settings.bucket_retention_days * DAY_MS,
+    )
+
+
+async def _purge_forever(store: Store, settings: Settings) -> None:
+    while True:
+        try:
+            await purge_once(store, settings, now_ms())
+        except Exception:  # retention is best effort; the next round tries again
+            log.exception("purging old data failed")
+        await asyncio.sleep(PURGE_EVERY_S)

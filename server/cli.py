@@ -1,0 +1,148 @@
+"""The `gigmetrics` command: serve, schema, keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from .errors import GigmetricsError
+from .ingest import now_ms
+from .keys import new_key
+from .settings import Settings
+from .stores import open_store
+from .stores.base import Store
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `gigmetrics` command."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.run(args)
+        return result
+    except GigmetricsError as exc:
+        print(f"gigmetrics: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gigmetrics", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the collector, API, snippet and demo pages")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(run=_serve)
+
+    schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
+    schema.add_argument("--output", "-o", help="write to this file instead of stdout")
+    schema.set_defaults(run=_schema)
+
+    keys = commands.add_parser("keys", help="manage partner API keys")
+    key_commands = keys.add_subparsers(required=True, metavar="ACTION")
+    create = key_commands.add_parser("create", help="create a key scoped to sellers")
+    create.add_argument("--name", required=True, help="who the key is for")
+    create.add_argument(
+        "--seller", action="append", required=True, help="a seller id the key may read (repeat)"
+    )
+    create.add_argument("--write", action="store_true", help="may also call recordEvents")
+    create.set_defaults(run=_keys_create)
+    listing = key_commands.add_parser("list", help="list keys (never their secrets)")
+    listing.set_defaults(run=_keys_list)
+    revoke = key_commands.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(run=_keys_revoke)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    settings = Settings.from_env()
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    has_uvloop = importlib.util.find_spec("uvloop") is not None
+    has_httptools = importlib.util.find_spec("httptools") is not None
+    print(
+        f"gigmetrics on http://{args.host}:{args.port}/  (store: {settings.database_url}; "
+        f"GraphiQL: /graphql; snippet: /sdk.js)",
+        flush=True,
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        loop="uvloop" if has_uvloop else "asyncio",
+        http="httptools" if has_httptools else "h11",
+        log_level=args.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from .api import schema_sdl
+
+    sdl = schema_sdl()
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(sdl)
+    else:
+        sys.stdout.write(sdl)
+    return 0
+
+
+def _with_store(action):  # type: ignore[no-untyped-def]
+    async def run(args: argparse.Namespace) -> int:
+        store: Store = open_store(Settings.from_env().database_url)
+        await store.open()
+        try:
+            result: int = await action(store, args)
+            return result
+        finally:
+            await store.close()
+
+    return lambda args: asyncio.run(run(args))
+
+
+@_with_store
+async def _keys_create(store: Store, args: argparse.Namespace) -> int:
+    record, secret = new_key(
+        args.name, tuple(args.seller), can_write=args.write, now=now_ms()
+    )
+    await store.save_key(record)
+    print(json.dumps({"id": record.key_id, "name": record.name, "sellers": list(record.sellers),
+                      "write": record.can_write, "secret": secret}, indent=2))
+    print("Keep the secret now: it is not stored and cannot be shown again.", file=sys.stderr)
+    return 0
+
+
+@_with_store
+async def _keys_list(store: Store, args: argparse.Namespace) -> int:
+    for key in await store.keys():
+        state = "revoked" if key.revoked else "active"
+        print(f"{key.key_id}\t{state}\t{'write' if key.can_write else 'read'}\t"
+              f"{key.name}\t{','.join(key.sellers)}")
+    return 0
+
+
+@_with_store
+async def _keys_revoke(store: Store, args: argparse.Namespace) -> int:
+    if not await store.revoke_key(args.key_id, now_ms()):
+        print(f"gigmetrics: no key with id {args.key_id!r} (see `gigmetrics keys list`)",
+              file=sys.stderr)
+        return 1
+    print(f"revoked {args.key_id}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

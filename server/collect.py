@@ -1,0 +1,108 @@
+"""`POST /collect`: the beacon collector, the hot path. A plain Starlette route on purpose."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .bots import is_crawler
+from .errors import BadBatch, StoreUnavailable
+from .events import MAX_BODY_BYTES, parse_batch
+from .ingest import now_ms, record
+from .settings import Settings
+from .stores.base import Store
+
+log = logging.getLogger("gigmetrics.collect")
+
+_ACCEPTED_TYPES = ("text/plain", "application/json", "")
+
+
+class Collector:
+    """Turns beacon requests into stored events."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.allow_any_origin = "*" in settings.allowed_origins
+        self.allowed_origins = frozenset(settings.allowed_origins)
+        self.max_backdate_days = settings.max_backdate_days
+
+    async def __call__(self, request: Request) -> Response:
+        origin = request.headers.get("origin")
+        if origin is not None and not self._origin_allowed(origin):
+            return _error(403, f"origin {origin!r} may not send beacons here "
+                          "(see GIGMETRICS_ALLOWED_ORIGINS)", None)
+        if request.method == "OPTIONS":
+            return self._preflight(origin)
+        received = now_ms()
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in _ACCEPTED_TYPES:
+            return _error(415, f"content type {content_type!r} is not accepted: send the JSON "
+                          "body as text/plain or application/json", origin)
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+            # Refused before reading: a huge body never reaches memory.
+            return _error(413, f"the body is over {MAX_BODY_BYTES} bytes: send fewer events "
+                          "per request", origin)
+        body = await _read_limited(request)
+        if body is None:
+            return _error(413, f"the body is over {MAX_BODY_BYTES} bytes: send fewer events "
+                          "per request", origin)
+        try:
+            decoded = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            return _error(400, f"the body is not valid JSON ({exc})", origin)
+        automated = is_crawler(request.headers.get("user-agent", ""))
+        try:
+            batch = parse_batch(
+                decoded, received=received, oldest_days=self.max_backdate_days, automated=automated
+            )
+            receipt = await record(self.store, batch)
+        except BadBatch as exc:
+            return _error(400, str(exc), origin)
+        except StoreUnavailable as exc:
+            return _error(503, f"the store is unavailable, retry later ({exc})", origin)
+        return _json(200, receipt.as_json(), origin)
+
+    def _origin_allowed(self, origin: str) -> bool:
+        return self.allow_any_origin or origin.rstrip("/") in self.allowed_origins
+
+    def _preflight(self, origin: str | None) -> Response:
+        response = Response(status_code=204, headers=_cors(origin))
+        response.headers["access-control-allow-methods"] = "POST, OPTIONS"
+        response.headers["access-control-allow-headers"] = "content-type"
+        response.headers["access-control-max-age"] = "86400"
+        return response
+
+
+async def _read_limited(request: Request) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _cors(origin: str | None) -> dict[str, str]:
+    # Credentials are never allowed: beacons carry no cookies, so echoing the origin is safe.
+    if origin is None:
+        return {}
+    return {"access-control-allow-origin": origin, "vary": "Origin"}
+
+
+def _json(status: int, payload: object, origin: str | None) -> Response:
+    return Response(
+        orjson.dumps(payload),
+        status_code=status,
+        media_type="application/json",
+        headers=_cors(origin),
+    )
+
+
+def _error(status: int, message: str, origin: str | None) -> Response:
+    return _json(status, {"error": message}, origin)

@@ -1,0 +1,313 @@
+"""The edge: raw beacon JSON becomes frozen, typed events or rejections with a reason.
+
+Nothing downstream re-checks an `Event`; everything that can be wrong with one is caught here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from .errors import BadBatch
+
+MAX_EVENTS_PER_BATCH = 100
+MAX_BODY_BYTES = 64 * 1024
+MAX_CONTEXT_CHARS = 128
+MAX_POSITION = 1_000_000
+RAW_COPY_CHARS = 1024
+DAY_MS = 86_400_000
+
+_EVENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_GIG = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class EventType(StrEnum):
+    """What happened to a gig tile or a gig page (pinned wire values)."""
+
+    SERVED = "served"
+    VIEWABLE = "viewable"
+    CLICK = "click"
+    VIEW = "view"
+
+
+class Surface(StrEnum):
+    """Where a listing is shown (pinned wire values)."""
+
+    SEARCH = "search"
+    CATEGORY = "category"
+    HOMEPAGE = "homepage"
+    USER_PAGE = "user_page"
+    OTHER = "other"
+
+
+CLICK_SURFACES_DEFAULT = frozenset({Surface.SEARCH, Surface.CATEGORY})
+
+EVENT_FIELDS = frozenset(
+    {"id", "type", "gig", "seller", "imp", "pv", "surface", "context", "position", "ts"}
+)
+_NEEDS_IMP = frozenset({EventType.SERVED, EventType.VIEWABLE, EventType.CLICK})
+_NEEDS_SURFACE = frozenset({EventType.SERVED, EventType.CLICK})
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One accepted event; `ts` is the server's estimate of when it happened (epoch ms)."""
+
+    id: str
+    type: EventType
+    gig: str
+    ts: int
+    seller: str | None = None
+    imp: str | None = None
+    pv: str | None = None
+    surface: Surface | None = None
+    context: str | None = None
+    position: int | None = None
+    automated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """One refused event: its index in the batch, why, and a bounded copy of what came in."""
+
+    index: int
+    reason: str
+    raw: str
+    received: int
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A validated batch: the events to store and the ones refused."""
+
+    events: tuple[Event, ...]
+    rejections: tuple[Rejection, ...]
+
+
+class _Reject(Exception):
+    pass
+
+
+def parse_batch(
+    body: Any,
+    *,
+    received: int,
+    oldest_days: int = 7,
+    automated: bool = False,
+) -> Batch:
+    """Validate a decoded `/collect` body; raise `BadBatch` when its shape is wrong."""
+    if not isinstance(body, dict):
+        raise BadBatch(
+            f"the body must be a JSON object like {{\"events\": [...]}}, not {_json_kind(body)}."
+        )
+    if "events" not in body:
+        raise BadBatch('the body has no "events" list: send {"sent_at": ms, "events": [...]}.')
+    sent_at = body.get("sent_at")
+    if sent_at is not None and not _is_number(sent_at):
+        raise BadBatch(f'"sent_at" must be epoch milliseconds (a number), not {_json_kind(sent_at)}.')
+    flagged = body.get("automated", False)
+    if not isinstance(flagged, bool):
+        raise BadBatch(f'"automated" must be true or false, not {_json_kind(flagged)}.')
+    return parse_events(
+        body["events"],
+        sent_at=sent_at,
+        received=received,
+        oldest_days=oldest_days,
+        automated=automated or flagged,
+    )
+
+
+def parse_events(
+    raw_events: Any,
+    *,
+    sent_at: float | None,
+    received: int,
+    oldest_days: int = 7,
+    automated: bool = False,
+) -> Batch:
+    """Validate a list of raw events one by one; one bad event never spoils the rest."""
+    if not isinstance(raw_events, list):
+        raise BadBatch(f'"events" must be a list of event objects, not {_json_kind(raw_events)}.')
+    if len(raw_events) > MAX_EVENTS_PER_BATCH:
+        raise BadBatch(
+            f"a batch holds at most {MAX_EVENTS_PER_BATCH} events; this one has "
+            f"{len(raw_events)}: split it into several requests."
+        )
+    if sent_at is not None and not _is_number(sent_at):
+        raise BadBatch(f"sentAt must be epoch milliseconds, not {_json_kind(sent_at)}.")
+    oldest = received - oldest_days * DAY_MS
+    events: list[Event] = []
+    rejections: list[Rejection] = []
+    for index, raw in enumerate(raw_events):
+        try:
+            events.append(_parse_event(raw, sent_at, received, oldest, oldest_days, automated))
+        except _Reject as why:
+            rejections.append(Rejection(index, str(why), _raw_copy(raw), received))
+    return Batch(tuple(events), tuple(rejections))
+
+
+def _parse_event(
+    raw: Any,
+    sent_at: float | None,
+    received: int,
+    oldest: int,
+    oldest_days: int,
+    automated: bool,
+) -> Event:
+    if not isinstance(raw, dict):
+        raise _Reject(f"an event must be a JSON object, not {_json_kind(raw)}")
+    unknown = sorted(str(k) for k in raw if k not in EVENT_FIELDS)
+    if unknown:
+        raise _Reject(
+            f"unknown field {unknown[0]!r}; an event has only {', '.join(sorted(EVENT_FIELDS))}"
+        )
+    event_id = _required_text(raw, "id", _EVENT_ID, "8–64 characters of A-Z a-z 0-9 _ -")
+    type_name = raw.get("type")
+    try:
+        event_type = EventType(type_name)
+    except ValueError:
+        raise _Reject(
+            f"type: {type_name!r} is not one of served, viewable, click, view"
+        ) from None
+    gig = _required_text(raw, "gig", _GIG, "1–64 characters of A-Z a-z 0-9 _ . : -")
+    seller = _optional_text(raw, "seller", _GIG, "1–64 characters of A-Z a-z 0-9 _ . : -")
+    imp = _optional_text(raw, "imp", _TOKEN, "1–64 characters of A-Z a-z 0-9 _ -")
+    pv = _optional_text(raw, "pv", _TOKEN, "1–64 characters of A-Z a-z 0-9 _ -")
+    if imp is None and event_type in _NEEDS_IMP:
+        raise _Reject(f"imp: required on a {event_type} event (the impression id)")
+    surface = _surface(raw.get("surface"))
+    if surface is None and event_type in _NEEDS_SURFACE:
+        raise _Reject(f"surface: required on a {event_type} event")
+    context = raw.get("context")
+    if context is not None:
+        if not isinstance(context, str):
+            raise _Reject(f"context: must be text, not {_json_kind(context)}")
+        if len(context) > MAX_CONTEXT_CHARS:
+            raise _Reject(
+                f"context: {len(context)} characters is over the limit of {MAX_CONTEXT_CHARS}"
+            )
+    position = raw.get("position")
+    if position is not None and (
+        isinstance(position, bool)
+        or not isinstance(position, int)
+        or not 1 <= position <= MAX_POSITION
+    ):
+        raise _Reject(f"position: must be a whole number from 1 to {MAX_POSITION}")
+    ts = _event_time(raw.get("ts"), sent_at, received)
+    if ts < oldest:
+        raise _Reject(f"ts: the event is older than {oldest_days} days")
+    return Event(
+        id=event_id,
+        type=event_type,
+        gig=gig,
+        ts=ts,
+        seller=seller,
+        imp=imp,
+        pv=pv,
+        surface=surface,
+        context=context or None,
+        position=position,
+        automated=automated,
+    )
+
+
+def _event_time(ts: Any, sent_at: float | None, received: int) -> int:
+    if ts is None:
+        raise _Reject("ts: required (epoch milliseconds when the event happened)")
+    if not _is_number(ts):
+        raise _Reject(f"ts: must be epoch milliseconds (a number), not {_json_kind(ts)}")
+    # With sent_at, only the client's own clock difference is trusted, not its absolute time.
+    event_time = received - (sent_at - ts) if sent_at is not None else ts
+    if event_time > received:
+        raise _Reject("ts: the event is later than the time it was received")
+    return int(event_time)
+
+
+def _required_text(raw: Mapping[str, Any], name: str, pattern: re.Pattern[str], rule: str) -> str:
+    value = raw.get(name)
+    if value is None:
+        raise _Reject(f"{name}: required ({rule})")
+    return _checked_text(value, name, pattern, rule)
+
+
+def _optional_text(
+    raw: Mapping[str, Any], name: str, pattern: re.Pattern[str], rule: str
+) -> str | None:
+    value = raw.get(name)
+    return None if value is None else _checked_text(value, name, pattern, rule)
+
+
+def _checked_text(value: Any, name: str, pattern: re.Pattern[str], rule: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+        raise _Reject(f"{name}: {shown} is not {rule}")
+    return value
+
+
+def _surface(value: Any) -> Surface | None:
+    if value is None:
+        return None
+    try:
+        return Surface(value)
+    except ValueError:
+        names = ", ".join(s.value for s in Surface)
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+        raise _Reject(f"surface: {shown} is not one of {names}") from None
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) < 1e15
+    )
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def _raw_copy(raw: Any) -> str:
+    try:
+        text = json.dumps(raw, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = repr(raw)
+    return text[:RAW_COPY_CHARS]
+
+
+def event_to_wire(event: Event) -> dict[str, Any]:
+    """The JSON form of an event as the snippet would send it (used by tests and benches)."""
+    out: dict[str, Any] = {"id": event.id, "type": event.type.value, "gig": event.gig}
+    for name in ("seller", "imp", "pv", "context", "position"):
+        value = getattr(event, name)
+        if value is not None:
+            out[name] = value
+    if event.surface is not None:
+        out["surface"] = event.surface.value
+    out["ts"] = event.ts
+    return out
+
+
+def count_by_type(events: Sequence[Event]) -> dict[EventType, int]:
+    """How many events of each type (for logs and tests)."""
+    counts = dict.fromkeys(EventType, 0)
+    for event in events:
+        counts[event.type] += 1
+    return counts

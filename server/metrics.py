@@ -1,0 +1,162 @@
+"""Pure metric arithmetic: rollup rows in, totals, daily series and per-surface figures out."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from .events import CLICK_SURFACES_DEFAULT, Surface
+from .transitions import Counts
+from .windows import Window
+
+
+@dataclass(frozen=True, slots=True)
+class RollupRow:
+    """One stored rollup row: a gig's counters for one 15-minute bucket and one surface."""
+
+    gig: str
+    bucket: int
+    surface: Surface
+    counts: Counts
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    """`numerator / denominator × 100`, or None when there is nothing to divide by."""
+    if denominator <= 0:
+        return None
+    return numerator * 100.0 / denominator
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """The counts and rates of one gig over some stretch of time (or one surface of it)."""
+
+    served: int = 0
+    viewable: int = 0
+    clicks: int = 0
+    views: int = 0
+    position_sum: int = 0
+    position_count: int = 0
+
+    @property
+    def ctr(self) -> float | None:
+        """Clicks per 100 served impressions."""
+        return rate(self.clicks, self.served)
+
+    @property
+    def viewable_ctr(self) -> float | None:
+        """Clicks per 100 viewable impressions."""
+        return rate(self.clicks, self.viewable)
+
+    @property
+    def viewability_rate(self) -> float | None:
+        """Viewable impressions per 100 served."""
+        return rate(self.viewable, self.served)
+
+    @property
+    def average_position(self) -> float | None:
+        """Mean 1-based tile position over the impressions that carried one."""
+        if self.position_count == 0:
+            return None
+        return self.position_sum / self.position_count
+
+    @classmethod
+    def of(cls, counts: Counts) -> Metrics:
+        """Freeze a set of counters."""
+        return cls(
+            counts.served,
+            counts.viewable,
+            counts.clicks,
+            counts.views,
+            counts.position_sum,
+            counts.position_count,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DailyMetrics:
+    """A gig's metrics on one local day."""
+
+    date: date
+    metrics: Metrics
+
+
+@dataclass(frozen=True, slots=True)
+class SurfaceMetrics:
+    """A gig's metrics on one surface; `clicks` here are all clicks made on that surface."""
+
+    surface: Surface
+    metrics: Metrics
+
+
+@dataclass(frozen=True, slots=True)
+class GigReport:
+    """Everything the API says about one gig over one window."""
+
+    gig: str
+    total: Metrics
+    daily: tuple[DailyMetrics, ...]
+    by_surface: tuple[SurfaceMetrics, ...]
+
+
+def counted_clicks(counts: Counts, surface: Surface, click_surfaces: frozenset[Surface]) -> Counts:
+    """The counters with clicks kept only when `surface` is a click surface."""
+    if surface in click_surfaces:
+        return counts
+    return Counts(
+        counts.served,
+        counts.viewable,
+        0,
+        counts.views,
+        counts.position_sum,
+        counts.position_count,
+    )
+
+
+def report(
+    gig: str,
+    rows: Iterable[RollupRow],
+    window: Window,
+    click_surfaces: frozenset[Surface] = CLICK_SURFACES_DEFAULT,
+) -> GigReport:
+    """Sum a gig's rollup rows into totals, a zero-filled daily series and per-surface figures."""
+    total = Counts()
+    daily = [Counts() for _ in window.days]
+    surfaces = {surface: Counts() for surface in Surface}
+    starts = window.day_starts
+    for row in rows:
+        if row.gig != gig:
+            continue
+        if not window.start <= row.bucket < window.end:
+            continue
+        index = bisect.bisect_right(starts, row.bucket) - 1
+        counted = counted_clicks(row.counts, row.surface, click_surfaces)
+        total.add(counted)
+        daily[index].add(counted)
+        surfaces[row.surface].add(row.counts)
+    return GigReport(
+        gig=gig,
+        total=Metrics.of(total),
+        daily=tuple(
+            DailyMetrics(day.date, Metrics.of(counts))
+            for day, counts in zip(window.days, daily, strict=True)
+        ),
+        by_surface=tuple(
+            SurfaceMetrics(surface, Metrics.of(counts)) for surface, counts in surfaces.items()
+        ),
+    )
+
+
+def totals(
+    rows: Iterable[RollupRow],
+    click_surfaces: frozenset[Surface] = CLICK_SURFACES_DEFAULT,
+) -> dict[str, Metrics]:
+    """Per-gig totals of rows already restricted to a window (for rankings)."""
+    sums: dict[str, Counts] = {}
+    for row in rows:
+        sums.setdefault(row.gig, Counts()).add(
+            counted_clicks(row.counts, row.surface, click_surfaces)
+        )
+    return {gig: Metrics.of(counts) for gig, counts in sums.items()}

@@ -1,0 +1,97 @@
+"""The store contract: what the collector and the API need from a database, and no more.
+
+Two implementations stand behind it: `sqlite.py` (embedded, the default) and `mongo.py`
+(production). `tests/test_store_contract.py` runs one suite against every store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..events import Event, Rejection
+from ..metrics import RollupRow
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What happened to a sequence of events handed to `Store.ingest`."""
+
+    accepted: int
+    duplicates: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A partner API key as stored: only the SHA-256 of the secret is kept."""
+
+    key_id: str
+    secret_hash: str
+    name: str
+    sellers: tuple[str, ...]
+    can_write: bool
+    created: int
+    revoked: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRejection:
+    """A rejected event kept for inspection."""
+
+    received: int
+    index: int
+    reason: str
+    raw: str
+
+
+class Store(Protocol):
+    """One database behind gigmetrics."""
+
+    async def open(self) -> None:
+        """Connect, and create tables or indexes that are missing."""
+
+    async def close(self) -> None:
+        """Release connections; safe to call twice."""
+
+    async def ping(self) -> bool:
+        """True while the database answers."""
+
+    async def ingest(
+        self, events: Sequence[Event], rejections: Sequence[Rejection] = ()
+    ) -> IngestResult:
+        """Store events exactly once (deduped by `Event.id`) and fold them into the rollups.
+
+        Returns only after everything is durable: an acknowledged event is never lost, and an
+        event retried after a crash is never counted twice. Rejections are kept for inspection.
+        """
+
+    async def rollups(self, gigs: Sequence[str], start: int, end: int) -> list[RollupRow]:
+        """Rollup rows of these gigs with `start <= bucket < end`."""
+
+    async def surface_totals(self, gigs: Sequence[str], start: int, end: int) -> list[RollupRow]:
+        """Rows summed per (gig, surface) over `start <= bucket < end`; `bucket` is `start`."""
+
+    async def gigs_of_sellers(self, sellers: Sequence[str] | None) -> list[str]:
+        """Gig ids seen with one of these sellers (all gigs for None), sorted."""
+
+    async def seller_of(self, gigs: Sequence[str]) -> dict[str, str]:
+        """The seller last seen for each of these gigs (gigs with none are left out)."""
+
+    async def rejections(self, limit: int) -> list[StoredRejection]:
+        """The newest rejected events, newest first."""
+
+    async def purge(self, raw_before: int, buckets_before: int) -> None:
+        """Drop raw events older than `raw_before` and rollups older than `buckets_before`."""
+
+    async def save_key(self, key: ApiKey) -> None:
+        """Store a new API key."""
+
+    async def keys(self) -> list[ApiKey]:
+        """All API keys, revoked ones too, oldest first."""
+
+    async def key_by_hash(self, secret_hash: str) -> ApiKey | None:
+        """The key whose secret hashes to `secret_hash`, revoked or not."""
+
+    async def revoke_key(self, key_id: str, when: int) -> bool:
+        """Mark a key revoked; False when there is no such key."""

@@ -1,0 +1,159 @@
+"""Pure rollup arithmetic: how one event changes an impression and the gig's time buckets.
+
+Every store runs the same rules, so "exactly once" is decided in one place:
+
+- an impression (gig, imp) is served once, whatever event first names it;
+- it becomes viewable at most once, on a `viewable` or a `click` event (MRC strong interaction);
+- it is clicked at most once; the click is filed under the click event's surface;
+- a page view (gig, pv) is a view at most once;
+- all of an impression's counts go to the bucket of the event that first named it, so every
+  bucket and every day keeps served >= viewable >= clicks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from .events import Event, EventType, Surface
+
+BUCKET_MS = 15 * 60 * 1000
+
+
+def bucket_of(ts: int) -> int:
+    """Start (epoch ms) of the 15-minute bucket holding `ts`."""
+    return ts - ts % BUCKET_MS
+
+
+@dataclass(frozen=True, slots=True)
+class ImpressionState:
+    """What is known about one impression (one tile in one render)."""
+
+    bucket: int
+    surface: Surface
+    viewable: bool = False
+    clicked: bool = False
+    position: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RollupKey:
+    """One rollup row: a gig, a 15-minute bucket, a surface."""
+
+    gig: str
+    bucket: int
+    surface: Surface
+
+
+@dataclass(slots=True)
+class Counts:
+    """Additive counters of one rollup row (or of a sum of rows)."""
+
+    served: int = 0
+    viewable: int = 0
+    clicks: int = 0
+    views: int = 0
+    position_sum: int = 0
+    position_count: int = 0
+
+    def add(self, other: Counts) -> None:
+        """Add `other` into this one."""
+        self.served += other.served
+        self.viewable += other.viewable
+        self.clicks += other.clicks
+        self.views += other.views
+        self.position_sum += other.position_sum
+        self.position_count += other.position_count
+
+    def is_zero(self) -> bool:
+        """True when adding this changes nothing."""
+        return not (
+            self.served or self.viewable or self.clicks or self.views or self.position_count
+        )
+
+
+Delta = dict[RollupKey, Counts]
+
+
+def impression_key(event: Event) -> str:
+    """The dedupe key of the impression an event is about."""
+    return f"{event.gig}\x1f{event.imp}"
+
+
+def page_view_key(event: Event) -> str | None:
+    """The dedupe key of the page load a `view` event is about (None without a `pv`)."""
+    return None if event.pv is None else f"{event.gig}\x1f{event.pv}"
+
+
+def apply_to_impression(
+    before: ImpressionState | None, event: Event
+) -> tuple[ImpressionState, Delta]:
+    """The impression after `event`, and what that adds to the rollups."""
+    delta: Delta = {}
+    if before is None:
+        state = ImpressionState(bucket=bucket_of(event.ts), surface=event.surface or Surface.OTHER)
+        _counts(delta, event.gig, state.bucket, state.surface).served += 1
+    else:
+        state = before
+    home = (event.gig, state.bucket, state.surface)
+    if event.position is not None and state.position is None:
+        state = replace(state, position=event.position)
+        row = _counts(delta, *home)
+        row.position_sum += event.position
+        row.position_count += 1
+    if event.type in (EventType.VIEWABLE, EventType.CLICK) and not state.viewable:
+        state = replace(state, viewable=True)
+        _counts(delta, *home).viewable += 1
+    if event.type is EventType.CLICK and not state.clicked:
+        state = replace(state, clicked=True)
+        _counts(delta, event.gig, state.bucket, event.surface or state.surface).clicks += 1
+    return state, delta
+
+
+def apply_page_view(event: Event) -> Delta:
+    """What a first-seen `view` adds: one view in its bucket, under its surface or `other`."""
+    key = RollupKey(event.gig, bucket_of(event.ts), event.surface or Surface.OTHER)
+    return {key: Counts(views=1)}
+
+
+def merge(into: Delta, more: Delta) -> None:
+    """Add the counters of `more` into `into`."""
+    for key, counts in more.items():
+        into.setdefault(key, Counts()).add(counts)
+
+
+def plan(
+    events: Iterable[Event],
+    impressions: dict[str, ImpressionState],
+    seen_page_views: set[str],
+) -> tuple[dict[str, ImpressionState], Delta]:
+    """Apply new, counted events in order; return the changed impressions and the rollup delta.
+
+    `impressions` and `seen_page_views` hold the stored state of the keys these events name;
+    both are updated in place so that later events of the same batch see earlier ones.
+    """
+    changed: dict[str, ImpressionState] = {}
+    delta: Delta = {}
+    for event in events:
+        if event.automated:
+            continue
+        if event.type is EventType.VIEW:
+            key = page_view_key(event)
+            if key is not None:
+                if key in seen_page_views:
+                    continue
+                seen_page_views.add(key)
+            merge(delta, apply_page_view(event))
+            continue
+        ikey = impression_key(event)
+        before = impressions.get(ikey)
+        after, more = apply_to_impression(before, event)
+        if after != before:
+            impressions[ikey] = after
+            changed[ikey] = after
+        merge(delta, more)
+    return changed, {k: v for k, v in delta.items() if not v.is_zero()}
+
+
+def _counts(delta: Delta, gig: str, bucket: int, surface: Surface) -> Counts:
+    return delta.setdefault(RollupKey(gig, bucket, surface), Counts())

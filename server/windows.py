@@ -1,0 +1,133 @@
+"""Pure time arithmetic: the rolling 30-day window, date ranges, and local days in any zone.
+
+Every IANA zone's midnight is a multiple of 15 minutes away from UTC midnight, so local days
+are always whole runs of the store's 15-minute buckets; that is what makes daily series exact
+in Asia/Kolkata (+05:30), Asia/Kathmandu (+05:45) and across DST changes.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import QueryError
+from .transitions import bucket_of
+
+DAY_MS = 86_400_000
+ROLLING_DAYS = 30
+MAX_RANGE_DAYS = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """One local calendar day and the instants it covers, `[start, end)` in epoch ms."""
+
+    date: date
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A query window `[start, end)` in epoch ms and the local days it touches."""
+
+    start: int
+    end: int
+    days: tuple[Day, ...]
+
+    def day_index(self, ts: int) -> int | None:
+        """Index into `days` of the day holding `ts`, or None outside the window."""
+        if not self.start <= ts < self.end:
+            return None
+        return bisect.bisect_right(self.day_starts, ts) - 1
+
+    @property
+    def day_starts(self) -> list[int]:
+        """The first instant of each day, in order."""
+        return [d.start for d in self.days]
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """The IANA zone called `name` (default UTC); a clear error for unknown names."""
+    if name is None or name == "":
+        return ZoneInfo("UTC")
+    try:
+        if "/" not in name and name not in {"UTC", "GMT"}:
+            raise ZoneInfoNotFoundError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise QueryError(
+            f"timeZone {name!r} is not an IANA time zone name: use one like "
+            "'UTC', 'Europe/Berlin', 'Asia/Kolkata' or 'America/New_York'."
+        ) from None
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> int:
+    """The first instant (epoch ms) of local `day` in `tz`, also when midnight is skipped."""
+    # fold=0 maps a skipped midnight (DST gap) to the instant the clocks jump, which is
+    # exactly when that day begins.
+    aware = datetime.combine(day, time(0), tzinfo=tz)
+    return int(aware.astimezone(UTC).timestamp() * 1000)
+
+
+def local_date(ts: int, tz: ZoneInfo) -> date:
+    """The local calendar date of instant `ts` in `tz`."""
+    return datetime.fromtimestamp(ts / 1000, tz=UTC).astimezone(tz).date()
+
+
+def days_between(first: date, last: date, tz: ZoneInfo) -> tuple[Day, ...]:
+    """Every local day from `first` to `last`, inclusive, with its instants."""
+    days = []
+    current = first
+    start = local_midnight(current, tz)
+    while current <= last:
+        following = current + timedelta(days=1)
+        end = local_midnight(following, tz)
+        days.append(Day(current, start, end))
+        current, start = following, end
+    return tuple(days)
+
+
+def rolling_window(now: int, tz_name: str | None = None, days: int = ROLLING_DAYS) -> Window:
+    """The last `days` days up to `now`, its start aligned down to a bucket edge."""
+    tz = zone(tz_name)
+    start = bucket_of(now - days * DAY_MS)
+    end = now
+    local_days = days_between(local_date(start, tz), local_date(end - 1, tz), tz)
+    clipped = tuple(
+        Day(d.date, max(d.start, start), min(d.end, end)) for d in local_days
+    )
+    return Window(start, end, clipped)
+
+
+def range_window(
+    first: date,
+    last: date,
+    tz_name: str | None,
+    *,
+    now: int,
+    retention_days: int = MAX_RANGE_DAYS,
+) -> Window:
+    """Whole local days `first`..`last` (inclusive) in the caller's zone."""
+    tz = zone(tz_name)
+    if first > last:
+        raise QueryError(
+            f"range.from {first.isoformat()} is after range.to {last.isoformat()}: "
+            "swap them (both days are included)."
+        )
+    length = (last - first).days + 1
+    if length > MAX_RANGE_DAYS:
+        raise QueryError(
+            f"the range covers {length} days; at most {MAX_RANGE_DAYS} can be asked at once."
+        )
+    today = local_date(now, tz)
+    if (today - first).days > retention_days:
+        oldest = today - timedelta(days=retention_days)
+        raise QueryError(
+            f"range.from {first.isoformat()} is older than the {retention_days} days kept: "
+            f"start on {oldest.isoformat()} or later."
+        )
+    local_days = days_between(first, last, tz)
+    return Window(local_days[0].start, local_days[-1].end, local_days)
