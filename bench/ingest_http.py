@@ -1,0 +1,116 @@
+"""Benchmark: end-to-end ingest through HTTP on the embedded store vs a parse-only floor.
+
+    python bench/ingest_http.py [--seconds 10] [--connections 32]
+
+Needs `wrk` (Debian package). Both servers run the same uvicorn setup (uvloop + httptools when
+installed, one worker) on 127.0.0.1; the load is the same wrk script (batches of 20 events with
+unique ids). Prints events/s, p50/p99 latency, and the ratio of the two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+EVENTS_PER_REQUEST = 20
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.post(f"http://127.0.0.1:{port}/collect", content=b'{"events": []}', timeout=0.5)
+            return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"server {command} did not start")
+
+
+def run_wrk(port: int, seconds: int, connections: int) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
+         "-s", str(HERE / "collect_load.lua"), f"http://127.0.0.1:{port}"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "req_s": rps,
+        "events_s": rps * EVENTS_PER_REQUEST,
+        "p50_ms": _latency(out, "50%"),
+        "p99_ms": _latency(out, "99%"),
+        "non_2xx": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def _latency(out: str, label: str) -> float:
+    match = re.search(rf"^\s+{re.escape(label)}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    assert match, out
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def measure(name: str, command: list[str], env: dict[str, str], port: int,
+            seconds: int, connections: int) -> dict[str, float]:
+    process = start(command, env, port)
+    try:
+        run_wrk(port, 2, connections)  # warm-up
+        return run_wrk(port, seconds, connections)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install -y wrk")
+    uvicorn_flags = ["--loop", "uvloop", "--http", "httptools", "--no-access-log",
+                     "--log-level", "warning"]
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "GIGMETRICS_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+               "GIGMETRICS_DEMO": "false", "PYTHONPATH": str(REPO)}
+        floor_port, collect_port = free_port(), free_port()
+        floor = measure("parse-only", [sys.executable, "-m", "uvicorn", "bench.parse_only_app:app",
+                                       "--port", str(floor_port), *uvicorn_flags],
+                        env, floor_port, args.seconds, args.connections)
+        ingest = measure("collect", [sys.executable, "-m", "server", "serve", "--port",
+                                     str(collect_port), "--log-level", "warning"],
+                         env, collect_port, args.seconds, args.connections)
+        db_mb = sum(p.stat().st_size for p in Path(tmp).glob("bench.db*")) / 1e6
+    print(f"ingest through HTTP, {args.seconds}s, {args.connections} connections, "
+          f"{EVENTS_PER_REQUEST} events/request, 1 worker, 2-core machine")
+    print(f"{'route':<28}{'events/s':>12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
+    for label, r in (("parse-only floor", floor), ("/collect -> SQLite (WAL)", ingest)):
+        print(f"{label:<28}{r['events_s']:>12,.0f}{r['req_s']:>10,.0f}{r['p50_ms']:>9.2f}"
+              f"{r['p99_ms']:>9.2f}{r['non_2xx']:>9.0f}")
+    print(f"ratio /collect : floor = {ingest['events_s'] / floor['events_s']:.2f} "
+          f"(target >= 0.50); database after run: {db_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

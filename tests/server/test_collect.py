@@ -1,0 +1,233 @@
+"""`POST /collect` over HTTP: the pinned wire format, status codes and hostile bodies."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.errors import StoreUnavailable
+from server.events import MAX_BODY_BYTES
+from server.settings import Settings
+
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def served(n: int, gig: str = "g-1", *, ts: int | None = None) -> dict[str, object]:
+    return {"id": f"evt-served-{gig}-{n:04d}", "type": "served", "gig": gig, "imp": f"i{n}",
+            "pv": "p1", "surface": "search", "context": "logo design", "position": n + 1,
+            "ts": ts if ts is not None else now_ms() - 1000}
+
+
+def make_client(tmp_path: Path, **settings: object) -> TestClient:
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/c.db", **settings))  # type: ignore[arg-type]
+    return TestClient(app, headers={"user-agent": BROWSER_UA})
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with make_client(tmp_path) as c:
+        yield c
+
+
+def stored_served(client: TestClient, gig: str = "g-1") -> int:
+    store = client.app.state.store  # type: ignore[attr-defined]
+    rows = asyncio.run(store.rollups([gig], 0, now_ms() + 1))
+    return sum(row.counts.served for row in rows)
+
+
+def post(client: TestClient, body: object, content_type: str = "text/plain") -> object:
+    return client.post("/collect", content=json.dumps(body), headers={"content-type": content_type})
+
+
+def test_valid_batch_is_accepted_and_counted(client: TestClient) -> None:
+    response = post(client, {"sent_at": now_ms(), "events": [served(i) for i in range(3)]})
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    assert response.json() == {"accepted": 3, "duplicates": 0, "rejected": []}  # type: ignore[attr-defined]
+    assert stored_served(client) == 3
+
+
+def test_retried_batch_reports_duplicates_and_counts_once(client: TestClient) -> None:
+    body = {"events": [served(i) for i in range(3)]}
+    post(client, body)
+    again = post(client, body, content_type="application/json")
+    assert again.json() == {"accepted": 0, "duplicates": 3, "rejected": []}  # type: ignore[attr-defined]
+    assert stored_served(client) == 3
+
+
+def test_one_bad_event_never_spoils_its_batch(client: TestClient) -> None:
+    bad = {**served(1), "position": 0}
+    response = post(client, {"events": [served(0), bad, served(2), "nonsense"]})
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    body = response.json()  # type: ignore[attr-defined]
+    assert body["accepted"] == 2
+    assert [r["index"] for r in body["rejected"]] == [1, 3]
+    assert "position" in body["rejected"][0]["reason"]
+    assert stored_served(client) == 2
+    kept = asyncio.run(client.app.state.store.rejections(10))  # type: ignore[attr-defined]
+    assert {k.index for k in kept} == {1, 3}
+    assert all(k.reason for k in kept)
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[]", "JSON object"),
+        (b'"events"', "JSON object"),
+        (b"{}", '"events"'),
+        (b'{"events": {}}', "list"),
+        (b'{"events": [], "sent_at": "yesterday"}', "sent_at"),
+        (b'{"events": [], "automated": "yes"}', "automated"),
+        (b"", "not valid JSON"),
+        (b"\xff\xfe\x00", "not valid JSON"),
+    ],
+)
+def test_body_of_wrong_shape_gets_400_saying_what_is_wrong(
+    client: TestClient, body: bytes, says: str
+) -> None:
+    response = client.post("/collect", content=body, headers={"content-type": "text/plain"})
+    assert response.status_code == 400
+    assert says in response.json()["error"]
+
+
+def test_more_than_100_events_is_400_and_nothing_is_stored(client: TestClient) -> None:
+    response = post(client, {"events": [served(i) for i in range(101)]})
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert "100" in response.json()["error"]  # type: ignore[attr-defined]
+    assert stored_served(client) == 0
+
+
+def test_exactly_100_events_is_accepted(client: TestClient) -> None:
+    response = post(client, {"events": [served(i) for i in range(100)]})
+    assert response.json()["accepted"] == 100  # type: ignore[attr-defined]
+
+
+def test_body_over_64_kib_is_413_and_nothing_is_stored(client: TestClient) -> None:
+    events = [served(i) for i in range(3)]
+    body = json.dumps({"events": events}).encode()
+    padded = body[:-1] + b" " * (MAX_BODY_BYTES + 1 - len(body)) + b"}"
+    assert len(padded) == MAX_BODY_BYTES + 1
+    response = client.post("/collect", content=padded, headers={"content-type": "text/plain"})
+    assert response.status_code == 413
+    assert stored_served(client) == 0
+
+
+def test_body_of_exactly_64_kib_is_accepted(client: TestClient) -> None:
+    body = json.dumps({"events": [served(0)]}).encode()
+    padded = body[:-1] + b" " * (MAX_BODY_BYTES - len(body)) + b"}"
+    response = client.post("/collect", content=padded, headers={"content-type": "text/plain"})
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 1
+
+
+def test_streamed_body_over_limit_is_refused_without_a_content_length(client: TestClient) -> None:
+    chunk = b" " * 8192
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"events": ['
+        for _ in range(10):
+            yield chunk
+        yield b"]}"
+
+    response = client.post("/collect", content=chunks(), headers={"content-type": "text/plain"})
+    assert response.status_code == 413
+
+
+def test_declared_length_over_limit_is_refused_before_reading(client: TestClient) -> None:
+    # A request that only claims to be large is answered without its body being awaited.
+    response = client.post(
+        "/collect",
+        content=b"{}",
+        headers={"content-type": "text/plain", "content-length": str(10 * 1024 * 1024)},
+    )
+    assert response.status_code == 413
+
+
+def test_form_content_type_is_415(client: TestClient) -> None:
+    response = client.post("/collect", content=b"events=1",
+                           headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 415
+
+
+def test_client_clock_skew_is_corrected_with_sent_at(client: TestClient) -> None:
+    hour = 3_600_000
+    skewed_now = now_ms() + hour  # the client's clock runs an hour fast
+    event = served(0, ts=skewed_now - 5000)
+    response = post(client, {"sent_at": skewed_now, "events": [event]})
+    assert response.json()["accepted"] == 1  # type: ignore[attr-defined]
+    store = client.app.state.store  # type: ignore[attr-defined]
+    rows = asyncio.run(store.rollups(["g-1"], now_ms() - 60_000, now_ms() + 1))
+    assert sum(r.counts.served for r in rows) == 1
+
+
+def test_event_later_than_receive_time_without_sent_at_is_rejected(client: TestClient) -> None:
+    response = post(client, {"events": [served(0, ts=now_ms() + 60_000)]})
+    body = response.json()  # type: ignore[attr-defined]
+    assert body["accepted"] == 0
+    assert "later" in body["rejected"][0]["reason"]
+
+
+def test_crawler_events_are_kept_but_not_counted(client: TestClient) -> None:
+    response = client.post(
+        "/collect", content=json.dumps({"events": [served(0)]}),
+        headers={"content-type": "text/plain", "user-agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"},
+    )
+    assert response.json()["accepted"] == 1
+    assert stored_served(client) == 0
+
+
+def test_automated_flag_from_the_snippet_is_kept_but_not_counted(client: TestClient) -> None:
+    response = post(client, {"automated": True, "events": [served(0)]})
+    assert response.json()["accepted"] == 1  # type: ignore[attr-defined]
+    assert stored_served(client) == 0
+
+
+def test_cors_allows_configured_origin_and_never_cookies(tmp_path: Path) -> None:
+    with make_client(tmp_path, allowed_origins=("https://shop.example",)) as client:
+        ok = client.post("/collect", content=json.dumps({"events": [served(0)]}),
+                         headers={"origin": "https://shop.example", "content-type": "text/plain"})
+        assert ok.status_code == 200
+        assert ok.headers["access-control-allow-origin"] == "https://shop.example"
+        assert "access-control-allow-credentials" not in ok.headers
+        assert "set-cookie" not in ok.headers
+        refused = client.post("/collect", content=json.dumps({"events": [served(1)]}),
+                              headers={"origin": "https://evil.example", "content-type": "text/plain"})
+        assert refused.status_code == 403
+        assert "GIGMETRICS_ALLOWED_ORIGINS" in refused.json()["error"]
+        assert stored_served(client) == 1
+        preflight = client.options("/collect", headers={
+            "origin": "https://shop.example", "access-control-request-method": "POST"})
+        assert preflight.status_code == 204
+        assert "POST" in preflight.headers["access-control-allow-methods"]
+
+
+def test_store_failure_is_503_and_not_acknowledged(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise StoreUnavailable("disk on fire")
+
+    monkeypatch.setattr(client.app.state.store, "ingest", broken)  # type: ignore[attr-defined]
+    response = post(client, {"events": [served(0)]})
+    assert response.status_code == 503  # type: ignore[attr-defined]
+
+
+def test_healthz_and_readyz(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
+
+    async def down() -> bool:
+        raise ConnectionError("gone")
+
+    monkeypatch.setattr(client.app.state.store, "ping", down)  # type: ignore[attr-defined]
+    assert client.get("/readyz").status_code == 503
+    assert client.get("/healthz").status_code == 200

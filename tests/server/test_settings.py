@@ -1,0 +1,55 @@
+"""Settings: read once from GIGMETRICS_* variables; a bad value names itself."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.errors import SettingsError
+from server.events import Surface
+from server.settings import DEFAULT_DATABASE_URL, Settings
+
+
+def test_defaults_need_no_environment() -> None:
+    settings = Settings.from_env({})
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert settings.allowed_origins == ("*",)
+    assert settings.admin_key is None
+    assert settings.click_surfaces == {Surface.SEARCH, Surface.CATEGORY}
+    assert settings.raw_retention_days == 35
+    assert settings.bucket_retention_days == 400
+
+
+def test_every_variable_is_read() -> None:
+    settings = Settings.from_env({
+        "GIGMETRICS_DATABASE_URL": "mongodb://db.internal:27017/gm",
+        "GIGMETRICS_ALLOWED_ORIGINS": "https://a.example, https://b.example/",
+        "GIGMETRICS_ADMIN_KEY": "s3cret",
+        "GIGMETRICS_GRAPHIQL": "false",
+        "GIGMETRICS_DEMO": "off",
+        "GIGMETRICS_RAW_RETENTION_DAYS": "60",
+        "GIGMETRICS_BUCKET_RETENTION_DAYS": "500",
+        "GIGMETRICS_CLICK_SURFACES": "search,category,homepage",
+    })
+    assert settings.database_url == "mongodb://db.internal:27017/gm"
+    assert settings.allowed_origins == ("https://a.example", "https://b.example")
+    assert settings.admin_key == "s3cret"
+    assert settings.graphiql is False and settings.demo is False
+    assert (settings.raw_retention_days, settings.bucket_retention_days) == (60, 500)
+    assert Surface.HOMEPAGE in settings.click_surfaces
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("GIGMETRICS_DATABASE_URL", "postgres://x"),
+        ("GIGMETRICS_ALLOWED_ORIGINS", "shop.example"),
+        ("GIGMETRICS_GRAPHIQL", "maybe"),
+        ("GIGMETRICS_RAW_RETENTION_DAYS", "ten"),
+        ("GIGMETRICS_RAW_RETENTION_DAYS", "3"),
+        ("GIGMETRICS_BUCKET_RETENTION_DAYS", "30"),
+        ("GIGMETRICS_CLICK_SURFACES", "search,feed"),
+    ],
+)
+def test_bad_value_names_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
