@@ -35,7 +35,8 @@ HERO = "g-hero"
 ADMIN = "bench-admin"
 QUERY = """query($g: ID!, $tz: String) { gigMetrics(gigId: $g, timeZone: $tz) {
   servedImpressions viewableImpressions clicks views ctr viewableCtr viewabilityRate
-  averagePosition daily { date servedImpressions clicks ctr } bySurface { surface clicks ctr } } }"""
+  averagePosition daily { date servedImpressions clicks ctr }
+  bySurface { surface clicks ctr } } }"""
 BUCKET = 15 * 60 * 1000
 SURFACES = (Surface.SEARCH, Surface.CATEGORY, Surface.HOMEPAGE)
 

@@ -8,7 +8,7 @@ import importlib.util
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from .errors import GigmetricsError
 from .ingest import now_ms
@@ -100,7 +100,10 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_store(action):  # type: ignore[no-untyped-def]
+KeyAction = Callable[[Store, argparse.Namespace], Awaitable[int]]
+
+
+def _with_store(action: KeyAction) -> Callable[[argparse.Namespace], int]:
     async def run(args: argparse.Namespace) -> int:
         store: Store = open_store(Settings.from_env().database_url)
         await store.open()

@@ -5,6 +5,7 @@ Nothing downstream re-checks an `Event`; everything that can be wrong with one i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -51,6 +52,8 @@ CLICK_SURFACES_DEFAULT = frozenset({Surface.SEARCH, Surface.CATEGORY})
 EVENT_FIELDS = frozenset(
     {"id", "type", "gig", "seller", "imp", "pv", "surface", "context", "position", "ts"}
 )
+_TYPE_NAMES = frozenset(t.value for t in EventType)
+_SURFACE_NAMES = frozenset(s.value for s in Surface)
 _NEEDS_IMP = frozenset({EventType.SERVED, EventType.VIEWABLE, EventType.CLICK})
 _NEEDS_SURFACE = frozenset({EventType.SERVED, EventType.CLICK})
 
@@ -110,7 +113,9 @@ def parse_batch(
         raise BadBatch('the body has no "events" list: send {"sent_at": ms, "events": [...]}.')
     sent_at = body.get("sent_at")
     if sent_at is not None and not _is_number(sent_at):
-        raise BadBatch(f'"sent_at" must be epoch milliseconds (a number), not {_json_kind(sent_at)}.')
+        raise BadBatch(
+            f'"sent_at" must be epoch milliseconds (a number), not {_json_kind(sent_at)}.'
+        )
     flagged = body.get("automated", False)
     if not isinstance(flagged, bool):
         raise BadBatch(f'"automated" must be true or false, not {_json_kind(flagged)}.')
@@ -165,20 +170,19 @@ def _parse_event(
     unknown = sorted(str(k) for k in raw if k not in EVENT_FIELDS)
     if unknown:
         raise _Reject(
-            f"unknown field {unknown[0]!r}; an event has only {', '.join(sorted(EVENT_FIELDS))}"
+            f"unknown field {_shown(unknown[0])}; "
+            f"an event has only {', '.join(sorted(EVENT_FIELDS))}"
         )
-    event_id = _required_text(raw, "id", _EVENT_ID, "8–64 characters of A-Z a-z 0-9 _ -")
+    event_id = _required_text(raw, "id", _EVENT_ID, "8 to 64 characters of A-Z a-z 0-9 _ -")
     type_name = raw.get("type")
-    try:
-        event_type = EventType(type_name)
-    except ValueError:
-        raise _Reject(
-            f"type: {type_name!r} is not one of served, viewable, click, view"
-        ) from None
-    gig = _required_text(raw, "gig", _GIG, "1–64 characters of A-Z a-z 0-9 _ . : -")
-    seller = _optional_text(raw, "seller", _GIG, "1–64 characters of A-Z a-z 0-9 _ . : -")
-    imp = _optional_text(raw, "imp", _TOKEN, "1–64 characters of A-Z a-z 0-9 _ -")
-    pv = _optional_text(raw, "pv", _TOKEN, "1–64 characters of A-Z a-z 0-9 _ -")
+    # Only strings reach the enum: its own error message would repr() any hostile value.
+    if not isinstance(type_name, str) or type_name not in _TYPE_NAMES:
+        raise _Reject(f"type: {_shown(type_name)} is not one of served, viewable, click, view")
+    event_type = EventType(type_name)
+    gig = _required_text(raw, "gig", _GIG, "1 to 64 characters of A-Z a-z 0-9 _ . : -")
+    seller = _optional_text(raw, "seller", _GIG, "1 to 64 characters of A-Z a-z 0-9 _ . : -")
+    imp = _optional_text(raw, "imp", _TOKEN, "1 to 64 characters of A-Z a-z 0-9 _ -")
+    pv = _optional_text(raw, "pv", _TOKEN, "1 to 64 characters of A-Z a-z 0-9 _ -")
     if imp is None and event_type in _NEEDS_IMP:
         raise _Reject(f"imp: required on a {event_type} event (the impression id)")
     surface = _surface(raw.get("surface"))
@@ -192,6 +196,8 @@ def _parse_event(
             raise _Reject(
                 f"context: {len(context)} characters is over the limit of {MAX_CONTEXT_CHARS}"
             )
+        if not _is_unicode(context):
+            raise _Reject("context: not valid Unicode text (it holds a lone surrogate)")
     position = raw.get("position")
     if position is not None and (
         isinstance(position, bool)
@@ -221,7 +227,10 @@ def _event_time(ts: Any, sent_at: float | None, received: int) -> int:
     if ts is None:
         raise _Reject("ts: required (epoch milliseconds when the event happened)")
     if not _is_number(ts):
-        raise _Reject(f"ts: must be epoch milliseconds (a number), not {_json_kind(ts)}")
+        kind = _json_kind(ts)
+        if kind == "a number":
+            raise _Reject(f"ts: {_shown(ts)} is not a usable epoch-milliseconds value")
+        raise _Reject(f"ts: must be epoch milliseconds (a number), not {kind}")
     # With sent_at, only the client's own clock difference is trusted, not its absolute time.
     event_time = received - (sent_at - ts) if sent_at is not None else ts
     if event_time > received:
@@ -245,29 +254,25 @@ def _optional_text(
 
 def _checked_text(value: Any, name: str, pattern: re.Pattern[str], rule: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
-        raise _Reject(f"{name}: {shown} is not {rule}")
+        raise _Reject(f"{name}: {_shown(value)} is not {rule}")
     return value
 
 
 def _surface(value: Any) -> Surface | None:
     if value is None:
         return None
-    try:
-        return Surface(value)
-    except ValueError:
+    if not isinstance(value, str) or value not in _SURFACE_NAMES:
         names = ", ".join(s.value for s in Surface)
-        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
-        raise _Reject(f"surface: {shown} is not one of {names}") from None
+        raise _Reject(f"surface: {_shown(value)} is not one of {names}")
+    return Surface(value)
 
 
 def _is_number(value: Any) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and abs(value) < 1e15
-    )
+    # int and float compare exactly, so a 400-digit int is refused here instead of
+    # overflowing math.isfinite (JSON allows integers of any length).
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return abs(value) < 1e15 and (isinstance(value, int) or math.isfinite(value))
 
 
 def _json_kind(value: Any) -> str:
@@ -284,12 +289,77 @@ def _json_kind(value: Any) -> str:
     return "an object"
 
 
-def _raw_copy(raw: Any) -> str:
+def _is_unicode(text: str) -> bool:
     try:
-        text = json.dumps(raw, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        text = repr(raw)
-    return text[:RAW_COPY_CHARS]
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(value: Any) -> str:
+    """A short, safe rendering of a bad value for a rejection reason."""
+    text = repr(value[:81]) if isinstance(value, str) else _raw_copy(value, limit=81)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class _CopyFull(Exception):
+    pass
+
+
+def _raw_copy(raw: Any, limit: int = RAW_COPY_CHARS) -> str:
+    """JSON-ish text of `raw`, at most `limit` chars, without ever raising.
+
+    Written out by hand, and stopped early, because hostile input may be nested deeper than
+    the recursion limit, hold megabytes of text, or integers too long for `str()`.
+    """
+    out: list[str] = []
+    room = limit
+
+    def put(text: str) -> None:
+        nonlocal room
+        out.append(text[:room])
+        room -= len(text)
+        if room <= 0:
+            raise _CopyFull
+
+    def walk(value: Any, depth: int) -> None:
+        if depth > _RAW_COPY_DEPTH:
+            put('"..."')
+        elif isinstance(value, dict):
+            put("{")
+            for i, (key, item) in enumerate(value.items()):
+                put(", " if i else "")
+                put(_scalar_copy(key if isinstance(key, str) else _scalar_copy(key)) + ": ")
+                walk(item, depth + 1)
+            put("}")
+        elif isinstance(value, list | tuple):
+            put("[")
+            for i, item in enumerate(value):
+                put(", " if i else "")
+                walk(item, depth + 1)
+            put("]")
+        else:
+            put(_scalar_copy(value))
+
+    with contextlib.suppress(_CopyFull):
+        walk(raw, 0)
+    # Lone surrogates (legal in JSON text) cannot be stored as UTF-8: escape them.
+    text = "".join(out).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text[:limit]
+
+
+_RAW_COPY_DEPTH = 32
+
+
+def _scalar_copy(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value[:RAW_COPY_CHARS], ensure_ascii=False)
+    if value is None or isinstance(value, bool | float):
+        return json.dumps(value)
+    if isinstance(value, int):
+        return json.dumps(value) if abs(value) < 10**100 else '"<a very long integer>"'
+    return json.dumps(str(value)[:RAW_COPY_CHARS], ensure_ascii=False)
 
 
 def event_to_wire(event: Event) -> dict[str, Any]:

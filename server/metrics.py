@@ -23,7 +23,7 @@ class RollupRow:
 
 
 def rate(numerator: int, denominator: int) -> float | None:
-    """`numerator / denominator × 100`, or None when there is nothing to divide by."""
+    """`numerator / denominator * 100`, or None when there is nothing to divide by."""
     if denominator <= 0:
         return None
     return numerator * 100.0 / denominator

@@ -16,7 +16,10 @@ from server.errors import StoreUnavailable
 from server.events import MAX_BODY_BYTES
 from server.settings import Settings
 
-BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
+BROWSER_UA = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/130.0 Safari/537.36"
+)
 
 
 def now_ms() -> int:
@@ -202,7 +205,8 @@ def test_cors_allows_configured_origin_and_never_cookies(tmp_path: Path) -> None
         assert "access-control-allow-credentials" not in ok.headers
         assert "set-cookie" not in ok.headers
         refused = client.post("/collect", content=json.dumps({"events": [served(1)]}),
-                              headers={"origin": "https://evil.example", "content-type": "text/plain"})
+                              headers={"origin": "https://evil.example",
+                                       "content-type": "text/plain"})
         assert refused.status_code == 403
         assert "GIGMETRICS_ALLOWED_ORIGINS" in refused.json()["error"]
         assert stored_served(client) == 1
@@ -212,7 +216,9 @@ def test_cors_allows_configured_origin_and_never_cookies(tmp_path: Path) -> None
         assert "POST" in preflight.headers["access-control-allow-methods"]
 
 
-def test_store_failure_is_503_and_not_acknowledged(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_store_failure_is_503_and_not_acknowledged(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def broken(*args: object, **kwargs: object) -> None:
         raise StoreUnavailable("disk on fire")
 
