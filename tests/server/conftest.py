@@ -43,19 +43,20 @@ class ServerProcess:
             "GIGMETRICS_DATABASE_URL": f"sqlite:///{self.db_path}",
             "GIGMETRICS_ADMIN_KEY": ADMIN_KEY,
         }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--port", str(self.port),
-             "--log-level", "warning"],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        log = self.db_path.with_suffix(".log")
+        with log.open("ab") as err:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "server", "serve", "--port", str(self.port),
+                 "--log-level", "warning"],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                err = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise RuntimeError(f"server exited at start: {err}")
+                raise RuntimeError(f"server exited at start: {log.read_text()}")
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=0.5).status_code == 200:
                     return

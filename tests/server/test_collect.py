@@ -15,6 +15,7 @@ from server.app import create_app
 from server.errors import StoreUnavailable
 from server.events import MAX_BODY_BYTES
 from server.settings import Settings
+from server.transitions import bucket_of
 
 BROWSER_UA = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -170,7 +171,8 @@ def test_client_clock_skew_is_corrected_with_sent_at(client: TestClient) -> None
     response = post(client, {"sent_at": skewed_now, "events": [event]})
     assert response.json()["accepted"] == 1  # type: ignore[attr-defined]
     store = client.app.state.store  # type: ignore[attr-defined]
-    rows = asyncio.run(store.rollups(["g-1"], now_ms() - 60_000, now_ms() + 1))
+    # Stored at receive time - 5 s, not an hour ahead: it is in the current bucket.
+    rows = asyncio.run(store.rollups(["g-1"], bucket_of(now_ms() - 6000), now_ms() + 1))
     assert sum(r.counts.served for r in rows) == 1
 
 
