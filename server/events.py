@@ -9,10 +9,10 @@ import contextlib
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple, NoReturn
 
 from .errors import BadBatch
 
@@ -48,6 +48,8 @@ class Surface(StrEnum):
 
 
 CLICK_SURFACES_DEFAULT = frozenset({Surface.SEARCH, Surface.CATEGORY})
+_TYPES = {t.value: t for t in EventType}
+_SURFACES = {s.value: s for s in Surface}
 
 EVENT_FIELDS = frozenset(
     {"id", "type", "gig", "seller", "imp", "pv", "surface", "context", "position", "ts"}
@@ -58,9 +60,12 @@ _NEEDS_IMP = frozenset({EventType.SERVED, EventType.VIEWABLE, EventType.CLICK})
 _NEEDS_SURFACE = frozenset({EventType.SERVED, EventType.CLICK})
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One accepted event; `ts` is the server's estimate of when it happened (epoch ms)."""
+class Event(NamedTuple):
+    """One accepted event; `ts` is the server's estimate of when it happened (epoch ms).
+
+    A NamedTuple rather than a frozen dataclass: just as immutable, and five times cheaper to
+    build, which matters on the collector's hot path (20 of them per beacon).
+    """
 
     id: str
     type: EventType
@@ -165,32 +170,48 @@ def _parse_event(
     oldest_days: int,
     automated: bool,
 ) -> Event:
-    if not isinstance(raw, dict):
+    if type(raw) is not dict:
         raise _Reject(f"an event must be a JSON object, not {_json_kind(raw)}")
-    unknown = sorted(str(k) for k in raw if k not in EVENT_FIELDS)
-    if unknown:
+    if not EVENT_FIELDS.issuperset(raw):
+        unknown = sorted(str(k) for k in raw if k not in EVENT_FIELDS)
         raise _Reject(
             f"unknown field {_shown(unknown[0])}; "
             f"an event has only {', '.join(sorted(EVENT_FIELDS))}"
         )
-    event_id = _required_text(raw, "id", _EVENT_ID, "8 to 64 characters of A-Z a-z 0-9 _ -")
-    type_name = raw.get("type")
-    # Only strings reach the enum: its own error message would repr() any hostile value.
-    if not isinstance(type_name, str) or type_name not in _TYPE_NAMES:
+    get = raw.get
+    event_id = get("id")
+    if type(event_id) is not str or not _EVENT_ID.fullmatch(event_id):
+        _bad_text("id", event_id, _ID_RULE)
+    type_name = get("type")
+    event_type = _TYPES.get(type_name) if type(type_name) is str else None
+    if event_type is None:
         raise _Reject(f"type: {_shown(type_name)} is not one of served, viewable, click, view")
-    event_type = EventType(type_name)
-    gig = _required_text(raw, "gig", _GIG, "1 to 64 characters of A-Z a-z 0-9 _ . : -")
-    seller = _optional_text(raw, "seller", _GIG, "1 to 64 characters of A-Z a-z 0-9 _ . : -")
-    imp = _optional_text(raw, "imp", _TOKEN, "1 to 64 characters of A-Z a-z 0-9 _ -")
-    pv = _optional_text(raw, "pv", _TOKEN, "1 to 64 characters of A-Z a-z 0-9 _ -")
+    gig = get("gig")
+    if type(gig) is not str or not _GIG.fullmatch(gig):
+        _bad_text("gig", gig, _GIG_RULE)
+    seller = get("seller")
+    if seller is not None and (type(seller) is not str or not _GIG.fullmatch(seller)):
+        _bad_text("seller", seller, _GIG_RULE)
+    imp = get("imp")
+    if imp is not None and (type(imp) is not str or not _TOKEN.fullmatch(imp)):
+        _bad_text("imp", imp, _TOKEN_RULE)
+    pv = get("pv")
+    if pv is not None and (type(pv) is not str or not _TOKEN.fullmatch(pv)):
+        _bad_text("pv", pv, _TOKEN_RULE)
     if imp is None and event_type in _NEEDS_IMP:
         raise _Reject(f"imp: required on a {event_type} event (the impression id)")
-    surface = _surface(raw.get("surface"))
-    if surface is None and event_type in _NEEDS_SURFACE:
+    surface_name = get("surface")
+    surface = None
+    if surface_name is not None:
+        surface = _SURFACES.get(surface_name) if type(surface_name) is str else None
+        if surface is None:
+            names = ", ".join(_SURFACES)
+            raise _Reject(f"surface: {_shown(surface_name)} is not one of {names}")
+    elif event_type in _NEEDS_SURFACE:
         raise _Reject(f"surface: required on a {event_type} event")
-    context = raw.get("context")
+    context = get("context")
     if context is not None:
-        if not isinstance(context, str):
+        if type(context) is not str:
             raise _Reject(f"context: must be text, not {_json_kind(context)}")
         if len(context) > MAX_CONTEXT_CHARS:
             raise _Reject(
@@ -198,28 +219,15 @@ def _parse_event(
             )
         if not _is_unicode(context):
             raise _Reject("context: not valid Unicode text (it holds a lone surrogate)")
-    position = raw.get("position")
-    if position is not None and (
-        isinstance(position, bool)
-        or not isinstance(position, int)
-        or not 1 <= position <= MAX_POSITION
-    ):
+    position = get("position")
+    if position is not None and (type(position) is not int or not 1 <= position <= MAX_POSITION):
         raise _Reject(f"position: must be a whole number from 1 to {MAX_POSITION}")
-    ts = _event_time(raw.get("ts"), sent_at, received)
+    ts = _event_time(get("ts"), sent_at, received)
     if ts < oldest:
         raise _Reject(f"ts: the event is older than {oldest_days} days")
     return Event(
-        id=event_id,
-        type=event_type,
-        gig=gig,
-        ts=ts,
-        seller=seller,
-        imp=imp,
-        pv=pv,
-        surface=surface,
-        context=context or None,
-        position=position,
-        automated=automated,
+        event_id, event_type, gig, ts, seller, imp, pv, surface, context or None, position,
+        automated,
     )
 
 
@@ -238,33 +246,15 @@ def _event_time(ts: Any, sent_at: float | None, received: int) -> int:
     return int(event_time)
 
 
-def _required_text(raw: Mapping[str, Any], name: str, pattern: re.Pattern[str], rule: str) -> str:
-    value = raw.get(name)
+_ID_RULE = "8 to 64 characters of A-Z a-z 0-9 _ -"
+_GIG_RULE = "1 to 64 characters of A-Z a-z 0-9 _ . : -"
+_TOKEN_RULE = "1 to 64 characters of A-Z a-z 0-9 _ -"
+
+
+def _bad_text(name: str, value: Any, rule: str) -> NoReturn:
     if value is None:
         raise _Reject(f"{name}: required ({rule})")
-    return _checked_text(value, name, pattern, rule)
-
-
-def _optional_text(
-    raw: Mapping[str, Any], name: str, pattern: re.Pattern[str], rule: str
-) -> str | None:
-    value = raw.get(name)
-    return None if value is None else _checked_text(value, name, pattern, rule)
-
-
-def _checked_text(value: Any, name: str, pattern: re.Pattern[str], rule: str) -> str:
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise _Reject(f"{name}: {_shown(value)} is not {rule}")
-    return value
-
-
-def _surface(value: Any) -> Surface | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or value not in _SURFACE_NAMES:
-        names = ", ".join(s.value for s in Surface)
-        raise _Reject(f"surface: {_shown(value)} is not one of {names}")
-    return Surface(value)
+    raise _Reject(f"{name}: {_shown(value)} is not {rule}")
 
 
 def _is_number(value: Any) -> bool:
