@@ -1,0 +1,125 @@
+"""Who is asking: a Bearer key becomes an `Access` (the admin, or a partner's sellers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from ..errors import AuthError
+from ..keys import hash_secret, same_secret
+from ..settings import Settings
+from ..stores.base import Store
+
+HOW_TO_PASS = "send it as the HTTP header `Authorization: Bearer <key>`"
+
+
+class Unauthenticated(AuthError):
+    """No key, or a key that is unknown or revoked."""
+
+    extensions: ClassVar[dict[str, str]] = {"code": "UNAUTHENTICATED"}
+
+
+class Forbidden(AuthError):
+    """A valid key asking for what it may not read or write."""
+
+    extensions: ClassVar[dict[str, str]] = {"code": "FORBIDDEN"}
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What one request's key may do."""
+
+    admin: bool
+    sellers: frozenset[str] = frozenset()
+    can_write: bool = False
+    key_name: str | None = None
+
+    def may_read_seller(self, seller: str) -> bool:
+        """True when this key may read the gigs of `seller`."""
+        return self.admin or seller in self.sellers
+
+
+ADMIN = Access(admin=True, can_write=True, key_name="admin")
+
+
+async def authenticate(header: str | None, store: Store, settings: Settings) -> Access:
+    """The access of an `Authorization` header value; raises `Unauthenticated`."""
+    if not header:
+        raise Unauthenticated(
+            f"an API key is required: {HOW_TO_PASS} (the admin key is GIGMETRICS_ADMIN_KEY; "
+            "partner keys come from `gigmetrics keys create`)."
+        )
+    scheme, _, secret = header.strip().partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret:
+        raise Unauthenticated(
+            f"the Authorization header is not a Bearer key: {HOW_TO_PASS}."
+        )
+    if settings.admin_key and same_secret(secret, settings.admin_key):
+        return ADMIN
+    key = await store.key_by_hash(hash_secret(secret))
+    if key is None:
+        raise Unauthenticated(
+            f"this API key is not known: check that you {HOW_TO_PASS} with the whole secret "
+            "(it starts with gm_), or ask for a new key."
+        )
+    if key.revoked is not None:
+        when = datetime.fromtimestamp(key.revoked / 1000, tz=UTC).strftime("%Y-%m-%d")
+        raise Unauthenticated(
+            f"the API key {key.key_id!r} was revoked on {when}: ask for a new key."
+        )
+    return Access(
+        admin=False, sellers=frozenset(key.sellers), can_write=key.can_write, key_name=key.name
+    )
+
+
+def require_admin(access: Access, what: str) -> None:
+    """Refuse unless the key is the admin key."""
+    if not access.admin:
+        raise Forbidden(f"{what} needs the admin key (GIGMETRICS_ADMIN_KEY).")
+
+
+def require_write(access: Access) -> None:
+    """Refuse unless the key may record events."""
+    if not access.can_write:
+        raise Forbidden(
+            "this API key may only read: recordEvents needs a key with write permission "
+            "(`gigmetrics keys create --write`) or the admin key."
+        )
+
+
+def require_seller(access: Access, seller: str) -> None:
+    """Refuse a seller this key may not read."""
+    if not access.may_read_seller(seller):
+        raise Forbidden(
+            f"this API key may not read seller {seller!r}; it may read "
+            f"{_listing(access.sellers)}."
+        )
+
+
+def require_gigs(access: Access, gigs: Iterable[str], sellers: Mapping[str, str]) -> None:
+    """Refuse any gig whose seller this key may not read (`sellers`: gig → known seller)."""
+    if access.admin:
+        return
+    for gig in gigs:
+        seller = sellers.get(gig)
+        if seller is None:
+            raise Forbidden(
+                f"gig {gig!r} has no known seller, so a partner key cannot read it: events "
+                "must name the gig's seller (`seller`, or data-gm-seller in the snippet) "
+                "before its metrics can be shared."
+            )
+        if seller not in access.sellers:
+            raise Forbidden(
+                f"gig {gig!r} belongs to seller {seller!r}, which this API key may not read; "
+                f"it may read {_listing(access.sellers)}."
+            )
+
+
+def _listing(sellers: Iterable[str]) -> str:
+    names = sorted(sellers)
+    if not names:
+        return "no sellers"
+    return ", ".join(repr(s) for s in names)

@@ -1,0 +1,40 @@
+"""Batched reads: every gig node of a request asks here, and the store is asked once."""
+
+from __future__ import annotations
+
+from strawberry.dataloader import DataLoader
+
+from ..metrics import GigReport
+from ..service import MetricsService, Span
+
+ReportKey = tuple[str, Span]
+ReportLoader = DataLoader[ReportKey, GigReport]
+
+
+def report_loader(service: MetricsService) -> ReportLoader:
+    """Loads gig reports (daily series and surfaces); one store read per window asked."""
+
+    async def load(keys: list[ReportKey]) -> list[GigReport]:
+        gigs_by_span: dict[Span, list[str]] = {}
+        for gig, span in keys:
+            gigs_by_span.setdefault(span, []).append(gig)
+        found: dict[ReportKey, GigReport] = {}
+        for span, gigs in gigs_by_span.items():
+            reports = await service.reports(sorted(set(gigs)), span)
+            found.update(((gig, span), report) for gig, report in reports.items())
+        return [found[key] for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+SellerLoader = DataLoader[str, str | None]
+
+
+def seller_loader(service: MetricsService) -> SellerLoader:
+    """Loads each gig's known seller (None: none known); one store read per batch."""
+
+    async def load(gigs: list[str]) -> list[str | None]:
+        found = await service.sellers_of(sorted(set(gigs)))
+        return [found.get(gig) for gig in gigs]
+
+    return DataLoader(load_fn=load)

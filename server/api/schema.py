@@ -1,0 +1,107 @@
+"""The schema: Query and Mutation wired to their resolvers, limits, caches and error masking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext, ExecutionResult
+
+from ..errors import BadBatch, GigmetricsError, QueryError, StoreUnavailable
+from ..events import MAX_EVENTS_PER_BATCH
+from . import resolvers
+from .limits import limit_extensions, reword_limit_errors
+from .scalars import SCALARS
+from .types import GigMetrics, GigMetricsConnection, RecordEventsResult, RejectedEvent, Viewer
+
+
+@strawberry.type(description="Read metrics. Every field needs `Authorization: Bearer <key>`.")
+class Query:
+    viewer: Viewer = strawberry.field(
+        resolver=resolvers.viewer,
+        description="The API key of this request and what it may read.",
+    )
+    gig_metrics: GigMetrics = strawberry.field(
+        resolver=resolvers.gig_metrics,
+        description="One gig's metrics over the rolling last 30 days or a range of local days. "
+        "A gig without data has zeros and null rates.",
+    )
+    seller_gigs: GigMetricsConnection = strawberry.field(
+        resolver=resolvers.seller_gigs,
+        description="A seller's gigs with their metrics, by gig id, a page at a time.",
+    )
+    top_gigs: GigMetricsConnection = strawberry.field(
+        resolver=resolvers.top_gigs,
+        description="Gigs ranked by a metric, largest first (for CTR, gigs without impressions "
+        "last; ties by clicks, then gig id): one seller's, or all the key may read.",
+    )
+    rejected_events: list[RejectedEvent] = strawberry.field(
+        resolver=resolvers.rejected_events,
+        description="The newest refused events, newest first (admin key only).",
+    )
+
+
+@strawberry.type(description="Write events. Needs a key with write permission.")
+class Mutation:
+    record_events: RecordEventsResult = strawberry.mutation(
+        resolver=resolvers.record_events,
+        description="Record events server to server, with the same validation, dedupe and "
+        f"storage as POST /collect; at most {MAX_EVENTS_PER_BATCH} per call. The admin key "
+        "may also backfill events back to the raw-event retention period; a partner key "
+        "writes only events naming one of its sellers.",
+    )
+
+
+# Machine-readable codes of deliberate errors that do not carry one (auth errors do).
+_CODES: dict[type[BaseException], str] = {
+    QueryError: "BAD_USER_INPUT",
+    BadBatch: "BAD_USER_INPUT",
+    StoreUnavailable: "STORE_UNAVAILABLE",
+}
+
+
+def _add_code(error: GraphQLError) -> None:
+    extensions = error.extensions or {}
+    for kind, code in _CODES.items():
+        if isinstance(error.original_error, kind) and "code" not in extensions:
+            error.extensions = {**extensions, "code": code}
+            return
+
+
+def should_mask_error(error: GraphQLError) -> bool:
+    """Hide what a resolver did not mean to say. Kept: gigmetrics' own errors, and the
+    request's own mistakes (syntax, validation, limits, variables), which carry no path."""
+    if isinstance(error.original_error, GigmetricsError):
+        return False
+    return error.path is not None
+
+
+class _Schema(strawberry.Schema):
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        result = await super().execute(*args, **kwargs)
+        reword_limit_errors(result)
+        for error in result.errors or ():
+            _add_code(error)
+        return result
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Only unexpected errors are the server's problem to log; the rest are the caller's.
+        super().process_errors([e for e in errors if should_mask_error(e)], execution_context)
+
+
+schema = _Schema(
+    query=Query,
+    mutation=Mutation,
+    config=StrawberryConfig(scalar_map=SCALARS),
+    extensions=[
+        ParserCache,
+        ValidationCache,
+        *limit_extensions(),
+        lambda: MaskErrors(should_mask_error=should_mask_error),
+    ],
+)

@@ -1,0 +1,258 @@
+"""The GraphQL types. Every type, field and value is described: the SDL is the contract."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from .. import metrics
+from ..events import Surface as WireSurface
+from ..service import Order, Span
+from ..stores.base import StoredRejection
+from .context import Context
+
+_RATE_NOTE = "null when there is nothing to divide by (never 0 or NaN)."
+
+
+@strawberry.enum(name="Surface", description="Where a listing showing gig tiles is.")
+class SurfaceName(Enum):
+    SEARCH = strawberry.enum_value("search", description="Search results (a click surface).")
+    CATEGORY = strawberry.enum_value(
+        "category", description="A category listing (a click surface)."
+    )
+    HOMEPAGE = strawberry.enum_value("homepage", description="The marketplace's homepage.")
+    USER_PAGE = strawberry.enum_value("user_page", description="A seller's profile page.")
+    OTHER = strawberry.enum_value(
+        "other", description="Anywhere else; page views not explained by a listing click."
+    )
+
+    @classmethod
+    def of(cls, surface: WireSurface) -> SurfaceName:
+        """The GraphQL value of a wire surface."""
+        return cls[surface.name]
+
+
+@strawberry.enum(name="GigOrder", description="What a ranking of gigs sorts by, largest first.")
+class GigOrder(Enum):
+    CLICKS = strawberry.enum_value("clicks", description="Clicks from click surfaces.")
+    CTR = strawberry.enum_value(
+        "ctr", description="Click-through rate; gigs without impressions come last."
+    )
+    SERVED_IMPRESSIONS = strawberry.enum_value("served", description="Served impressions.")
+    VIEWABLE_IMPRESSIONS = strawberry.enum_value(
+        "viewable", description="Viewable impressions."
+    )
+    VIEWS = strawberry.enum_value("views", description="Gig page views not from a click.")
+
+    @property
+    def order(self) -> Order:
+        """The service's ranking order."""
+        return Order[self.name]
+
+
+@strawberry.interface(
+    name="Metrics",
+    description="Counts and rates of one gig over some stretch of time or on one surface.",
+)
+class MetricsFields:
+    served_impressions: int = strawberry.field(
+        description="Times a tile of the gig was rendered in a listing (one per impression)."
+    )
+    viewable_impressions: int = strawberry.field(
+        description="Served impressions that were seen: at least 50 % of the tile in view "
+        "for 1 continuous second in a visible tab (MRC), or clicked."
+    )
+    clicks: int = strawberry.field(
+        description="Impressions clicked through to the gig page from a click surface "
+        "(search and category by default); at most one per impression."
+    )
+    views: int = strawberry.field(
+        description="Loads of the gig's page that did not come from a click on a click "
+        "surface (profile page, homepage, other sites, bookmarks, reloads)."
+    )
+    ctr: float | None = strawberry.field(
+        description=f"Percent: 100 * clicks / servedImpressions; {_RATE_NOTE}"
+    )
+    viewable_ctr: float | None = strawberry.field(
+        description=f"Percent: 100 * clicks / viewableImpressions; {_RATE_NOTE}"
+    )
+    viewability_rate: float | None = strawberry.field(
+        description=f"Percent: 100 * viewableImpressions / servedImpressions; {_RATE_NOTE}"
+    )
+    average_position: float | None = strawberry.field(
+        description="Mean 1-based position of the tile in its listing, over the served "
+        "impressions that carried one; null when none did."
+    )
+
+
+def measured(m: metrics.Metrics) -> dict[str, Any]:
+    """The `Metrics` interface fields of a `metrics.Metrics` (rates computed there)."""
+    return {
+        "served_impressions": m.served,
+        "viewable_impressions": m.viewable,
+        "clicks": m.clicks,
+        "views": m.views,
+        "ctr": m.ctr,
+        "viewable_ctr": m.viewable_ctr,
+        "viewability_rate": m.viewability_rate,
+        "average_position": m.average_position,
+    }
+
+
+@strawberry.type(description="A gig's metrics on one local calendar day.")
+class DailyMetrics(MetricsFields):
+    date: date = strawberry.field(description="The local day (YYYY-MM-DD) in the time zone asked.")
+
+    @classmethod
+    def of(cls, day: metrics.DailyMetrics) -> DailyMetrics:
+        """Map one day of a report."""
+        return cls(date=day.date, **measured(day.metrics))
+
+
+@strawberry.type(description="A gig's metrics on one surface over the window.")
+class SurfaceMetrics(MetricsFields):
+    surface: SurfaceName = strawberry.field(description="The surface.")
+    clicks: int = strawberry.field(
+        description="Every click made on this surface, also on surfaces that are not click "
+        "surfaces (so these may add up to more than the gig's clicks)."
+    )
+
+    @classmethod
+    def of(cls, item: metrics.SurfaceMetrics) -> SurfaceMetrics:
+        """Map one surface of a report."""
+        return cls(surface=SurfaceName.of(item.surface), **measured(item.metrics))
+
+
+@strawberry.type(description="The stretch of time metrics cover.")
+class TimeWindow:
+    start: datetime = strawberry.field(description="First instant covered (UTC).")
+    end: datetime = strawberry.field(description="End of the window, excluded (UTC).")
+    time_zone: str = strawberry.field(description="IANA time zone the days are cut in.")
+    days: int = strawberry.field(description="How many local days the window touches.")
+
+    @classmethod
+    def of(cls, span: Span) -> TimeWindow:
+        """Describe a service span."""
+        return cls(
+            start=_utc(span.window.start),
+            end=_utc(span.window.end),
+            time_zone=span.time_zone,
+            days=len(span.window.days),
+        )
+
+
+async def _daily(root: GigMetrics, info: Info[Context, None]) -> list[DailyMetrics]:
+    report = await info.context.reports.load((str(root.gig_id), root.span))
+    return [DailyMetrics.of(day) for day in report.daily]
+
+
+async def _by_surface(root: GigMetrics, info: Info[Context, None]) -> list[SurfaceMetrics]:
+    report = await info.context.reports.load((str(root.gig_id), root.span))
+    return [SurfaceMetrics.of(item) for item in report.by_surface]
+
+
+@strawberry.type(description="One gig's metrics over a window: totals, daily series, surfaces.")
+class GigMetrics(MetricsFields):
+    gig_id: strawberry.ID = strawberry.field(description="The gig's id (as in data-gm-gig).")
+    window: TimeWindow = strawberry.field(description="The window these metrics cover.")
+    span: strawberry.Private[Span]
+
+    daily: list[DailyMetrics] = strawberry.field(
+        resolver=_daily,
+        description="One entry for every local day the window touches (31 for the default "
+        "window), oldest first, zero-filled; clicks count click surfaces only.",
+    )
+    by_surface: list[SurfaceMetrics] = strawberry.field(
+        resolver=_by_surface,
+        description="One entry per surface (all five, zero-filled); clicks here are every "
+        "click made on that surface.",
+    )
+
+    @classmethod
+    def of(cls, gig: str, total: metrics.Metrics, span: Span) -> GigMetrics:
+        """A gig's node; daily and bySurface are loaded in batches when asked for."""
+        return cls(
+            gig_id=strawberry.ID(gig), window=TimeWindow.of(span), span=span, **measured(total)
+        )
+
+
+@strawberry.type(description="A gig in a list, and where it is in the list.")
+class GigMetricsEdge:
+    cursor: str = strawberry.field(
+        description="Opaque position of this gig; pass it as `after` to continue after it."
+    )
+    node: GigMetrics = strawberry.field(description="The gig's metrics.")
+
+
+@strawberry.type(description="Where a page is in its list (Relay cursor connections).")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="True when more gigs follow this page.")
+    has_previous_page: bool = strawberry.field(
+        description="True when this page started after a cursor."
+    )
+    start_cursor: str | None = strawberry.field(
+        description="Cursor of the first gig on the page; null for an empty page."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last gig on the page; pass it as `after` for the next page."
+    )
+
+
+@strawberry.type(description="A page of gigs with their metrics.")
+class GigMetricsConnection:
+    edges: list[GigMetricsEdge] = strawberry.field(description="The gigs on this page, in order.")
+    page_info: PageInfo = strawberry.field(description="How to get the next page.")
+    total_count: int = strawberry.field(description="How many gigs the whole list holds.")
+
+
+@strawberry.type(description="One event of a recordEvents batch that was not stored.")
+class EventRejection:
+    index: int = strawberry.field(description="Position of the event in the batch (from 0).")
+    reason: str = strawberry.field(description="Why it was refused, and what would be accepted.")
+
+
+@strawberry.type(description="What happened to a recordEvents batch (as POST /collect answers).")
+class RecordEventsResult:
+    accepted: int = strawberry.field(description="Events stored now.")
+    duplicates: int = strawberry.field(
+        description="Events already stored before (same id); not counted again."
+    )
+    rejected: list[EventRejection] = strawberry.field(
+        description="Events refused, with reasons; the rest of the batch is unaffected."
+    )
+
+
+@strawberry.type(description="A refused event kept for inspection; never counted.")
+class RejectedEvent:
+    index: int = strawberry.field(description="Position of the event in its batch (from 0).")
+    reason: str = strawberry.field(description="Why it was refused.")
+    raw: str = strawberry.field(description="The event as received (JSON, cut at 1024 chars).")
+    received_at: datetime = strawberry.field(description="When it was received (UTC).")
+
+    @classmethod
+    def of(cls, stored: StoredRejection) -> RejectedEvent:
+        """Map a stored rejection."""
+        return cls(
+            index=stored.index,
+            reason=stored.reason,
+            raw=stored.raw,
+            received_at=_utc(stored.received),
+        )
+
+
+@strawberry.type(description="The API key of this request and what it may do.")
+class Viewer:
+    is_admin: bool = strawberry.field(description="True for the admin key: reads everything.")
+    sellers: list[str] = strawberry.field(
+        description="Sellers whose gigs this key may read (empty for the admin: all)."
+    )
+    can_write: bool = strawberry.field(description="True when it may call recordEvents.")
+    key_name: str | None = strawberry.field(description="Who the key was made for.")
+
+
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)

@@ -1,0 +1,174 @@
+"""The metrics service: arguments → window → store → metrics. The GraphQL resolvers call it.
+
+It knows nothing of GraphQL and does no arithmetic of its own: windows come from `windows`,
+counts and rates from `metrics`, validation from `events`, storage from `ingest`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from typing import Any
+
+from .events import RAW_COPY_CHARS, Batch, Event, Rejection, parse_events
+from .ingest import Receipt, record
+from .metrics import GigReport, Metrics, RollupRow, report, totals
+from .settings import Settings
+from .stores.base import Store, StoredRejection
+from .windows import Window, range_window, rolling_window
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A query window and the time zone its days are cut in."""
+
+    window: Window
+    time_zone: str
+
+
+class Order(Enum):
+    """What a ranking of gigs sorts by (largest first)."""
+
+    CLICKS = "clicks"
+    CTR = "ctr"
+    SERVED_IMPRESSIONS = "served"
+    VIEWABLE_IMPRESSIONS = "viewable"
+    VIEWS = "views"
+
+
+RankKey = tuple[Any, ...]
+
+# Decides, per accepted event, why it may not be written (None: it may).
+EventScreen = Callable[[Event], str | None]
+
+
+def rank_key(order: Order, gig: str, metrics: Metrics) -> RankKey:
+    """Sort key of a gig in a ranking: the order's value descending, nulls last, then
+    clicks descending, then gig id ascending."""
+    if order is Order.CTR:
+        ctr = metrics.ctr
+        return (ctr is None, -(ctr or 0.0), -metrics.clicks, gig)
+    value: int = getattr(metrics, order.value)
+    return (-value, -metrics.clicks, gig)
+
+
+class MetricsService:
+    """Reads and writes for one request, at one instant `now` (epoch ms)."""
+
+    def __init__(self, store: Store, settings: Settings, now: int) -> None:
+        self.store = store
+        self.settings = settings
+        self.now = now
+
+    def span(self, first: date | None, last: date | None, time_zone: str | None) -> Span:
+        """The window asked for: whole local days `first`..`last`, else the rolling 30 days."""
+        name = time_zone or "UTC"
+        if first is None or last is None:
+            return Span(rolling_window(self.now, name), name)
+        window = range_window(
+            first, last, name, now=self.now, retention_days=self.settings.bucket_retention_days
+        )
+        return Span(window, name)
+
+    async def totals(self, gigs: Sequence[str], span: Span) -> dict[str, Metrics]:
+        """Each gig's totals over the window (zeros for gigs without data): one store read."""
+        if not gigs:
+            return {}
+        rows = await self.store.surface_totals(gigs, span.window.start, span.window.end)
+        found = totals(rows, self.settings.click_surfaces)
+        return {gig: found.get(gig, Metrics()) for gig in gigs}
+
+    async def reports(self, gigs: Sequence[str], span: Span) -> dict[str, GigReport]:
+        """Each gig's totals, daily series and surfaces over the window: one store read."""
+        if not gigs:
+            return {}
+        rows = await self.store.rollups(gigs, span.window.start, span.window.end)
+        by_gig: dict[str, list[RollupRow]] = {gig: [] for gig in gigs}
+        for row in rows:
+            if row.gig in by_gig:
+                by_gig[row.gig].append(row)
+        return {
+            gig: report(gig, by_gig[gig], span.window, self.settings.click_surfaces)
+            for gig in gigs
+        }
+
+    async def ranked(
+        self, gigs: Sequence[str], span: Span, order: Order
+    ) -> list[tuple[str, Metrics, RankKey]]:
+        """The gigs sorted by `order` with their totals and sort keys: one store read."""
+        found = await self.totals(gigs, span)
+        ranked = [(gig, m, rank_key(order, gig, m)) for gig, m in found.items()]
+        ranked.sort(key=lambda item: item[2])
+        return ranked
+
+    async def gigs_of_sellers(self, sellers: Sequence[str] | None) -> list[str]:
+        """Gig ids seen with these sellers (all gigs for None), sorted."""
+        return await self.store.gigs_of_sellers(sellers)
+
+    async def sellers_of(self, gigs: Sequence[str]) -> dict[str, str]:
+        """The seller last seen for each gig (gigs without one are left out)."""
+        return await self.store.seller_of(gigs) if gigs else {}
+
+    async def record(
+        self,
+        raw_events: list[dict[str, Any]],
+        *,
+        sent_at: float | None,
+        oldest_days: int,
+        sellers: frozenset[str] | None = None,
+    ) -> Receipt:
+        """Validate (the same rules as `/collect`) and store a batch of events.
+
+        With `sellers`, only events naming one of them, for gigs not known to belong to
+        another seller, are stored; the others are rejected with the reason.
+        """
+        batch = parse_events(
+            raw_events, sent_at=sent_at, received=self.now, oldest_days=oldest_days
+        )
+        if sellers is not None and batch.events:
+            known = await self.sellers_of(sorted({e.gig for e in batch.events}))
+            batch = screened(batch, raw_events, seller_screen(sellers, known), self.now)
+        return await record(self.store, batch)
+
+    async def rejections(self, limit: int) -> list[StoredRejection]:
+        """The newest rejected events, newest first."""
+        return await self.store.rejections(limit)
+
+
+def seller_screen(sellers: frozenset[str], known: Mapping[str, str]) -> EventScreen:
+    """Refuse events that do not name one of `sellers`, or whose gig is another seller's."""
+    allowed = ", ".join(repr(s) for s in sorted(sellers)) or "none"
+
+    def screen(event: Event) -> str | None:
+        if event.seller is None:
+            return f"seller: required with this API key (one of {allowed})"
+        if event.seller not in sellers:
+            return f"seller: {event.seller!r} is not one this API key may write ({allowed})"
+        owner = known.get(event.gig)
+        if owner is not None and owner not in sellers:
+            return f"gig: {event.gig!r} belongs to seller {owner!r}, not one this key may write"
+        return None
+
+    return screen
+
+
+def screened(
+    batch: Batch, raw_events: Sequence[Mapping[str, Any]], screen: EventScreen, now: int
+) -> Batch:
+    """The batch with the events `screen` refuses moved to its rejections (by batch index)."""
+    refused = {r.index for r in batch.rejections}
+    indices = [i for i in range(len(raw_events)) if i not in refused]
+    kept: list[Event] = []
+    rejections = list(batch.rejections)
+    for index, event in zip(indices, batch.events, strict=True):
+        reason = screen(event)
+        if reason is None:
+            kept.append(event)
+        else:
+            raw = json.dumps(raw_events[index], ensure_ascii=False, default=str)
+            rejections.append(Rejection(index, reason, raw[:RAW_COPY_CHARS], now))
+    rejections.sort(key=lambda r: r.index)
+    return Batch(tuple(kept), tuple(rejections))

@@ -1,0 +1,117 @@
+"""Keys: the admin key reads everything; a partner key only its sellers' gigs."""
+
+from __future__ import annotations
+
+import pytest
+from api_harness import HOUR_MS, Api, ApiFactory, CountingStore, Events, now_ms
+
+GIG = '{ gigMetrics(gigId: "%s") { gigId servedImpressions } }'
+
+
+@pytest.fixture
+def two_sellers(api: Api, events: Events) -> Api:
+    t = now_ms() - HOUR_MS
+    api.collect([
+        events.served("g-alice", "i1", t, seller="alice"),
+        events.served("g-bob", "i1", t, seller="bob"),
+        events.served("g-nobody", "i1", t),
+    ])
+    return api
+
+
+def test_no_key_says_how_to_pass_one(api: Api) -> None:
+    error = api.error(GIG % "g-1", key=None)
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "Authorization: Bearer <key>" in error["message"]
+
+
+def test_not_a_bearer_header(api: Api) -> None:
+    response = api.client.post(
+        "/graphql", json={"query": GIG % "g-1"}, headers={"authorization": "Basic dTpw"}
+    )
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "not a Bearer key" in error["message"]
+
+
+def test_unknown_key(api: Api) -> None:
+    error = api.error(GIG % "g-1", key="gm_not-a-real-key")
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "not known" in error["message"]
+
+
+def test_revoked_key_is_refused(two_sellers: Api) -> None:
+    key_id, secret = two_sellers.make_key("alice")
+    assert two_sellers.data(GIG % "g-alice", key=secret)
+    two_sellers.revoke(key_id)
+    error = two_sellers.error(GIG % "g-alice", key=secret)
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "revoked" in error["message"]
+
+
+def test_admin_reads_every_gig(two_sellers: Api) -> None:
+    for gig in ("g-alice", "g-bob", "g-nobody"):
+        assert two_sellers.data(GIG % gig)["gigMetrics"]["servedImpressions"] == 1
+
+
+def test_partner_reads_its_sellers_gig(two_sellers: Api) -> None:
+    _, secret = two_sellers.make_key("alice")
+    data = two_sellers.data(GIG % "g-alice", key=secret)
+    assert data["gigMetrics"] == {"gigId": "g-alice", "servedImpressions": 1}
+
+
+def test_partner_is_refused_another_sellers_gig(two_sellers: Api) -> None:
+    _, secret = two_sellers.make_key("alice")
+    body = two_sellers.post(GIG % "g-bob", key=secret)
+    assert body["data"] is None  # never silently zero
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    assert "belongs to seller 'bob'" in error["message"]
+    assert "'alice'" in error["message"]
+
+
+def test_partner_is_refused_a_gig_without_a_known_seller(two_sellers: Api) -> None:
+    _, secret = two_sellers.make_key("alice")
+    for gig in ("g-nobody", "g-never-seen"):
+        error = two_sellers.error(GIG % gig, key=secret)
+        assert error["extensions"]["code"] == "FORBIDDEN"
+        assert "has no known seller" in error["message"]
+
+
+def test_partner_is_refused_another_sellers_list(two_sellers: Api) -> None:
+    _, secret = two_sellers.make_key("alice")
+    query = '{ sellerGigs(sellerId: "bob") { totalCount } }'
+    error = two_sellers.error(query, key=secret)
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    assert "may not read seller 'bob'" in error["message"]
+
+
+def test_viewer_tells_what_a_key_may_do(two_sellers: Api) -> None:
+    _, secret = two_sellers.make_key("alice", "carol", write=True)
+    query = "{ viewer { isAdmin sellers canWrite keyName } }"
+    assert two_sellers.data(query, key=secret)["viewer"] == {
+        "isAdmin": False, "sellers": ["alice", "carol"], "canWrite": True, "keyName": "partner"
+    }
+    assert two_sellers.data(query)["viewer"]["isAdmin"] is True
+
+
+def test_the_key_and_sellers_are_looked_up_once_per_request(
+    make_api: ApiFactory, events: Events
+) -> None:
+    api = make_api(wrap=CountingStore)
+    api.collect([events.served("g-a", "i1", now_ms() - HOUR_MS, seller="alice")])
+    _, secret = api.make_key("alice")
+    api.store.calls.clear()
+    query = """{
+      a: gigMetrics(gigId: "g-a") { clicks }
+      b: gigMetrics(gigId: "g-a") { views }
+      viewer { isAdmin }
+    }"""
+    api.data(query, key=secret)
+    assert api.store.calls["key_by_hash"] == 1
+    assert api.store.calls["seller_of"] == 1
+
+
+def test_introspection_needs_no_key(api: Api) -> None:
+    body = api.post("{ __schema { queryType { name } } }", key=None)
+    assert body["data"] == {"__schema": {"queryType": {"name": "Query"}}}
