@@ -8,9 +8,10 @@ in Asia/Kolkata (+05:30), Asia/Kathmandu (+05:45) and across DST changes.
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from .errors import QueryError
 from .transitions import bucket_of
@@ -49,12 +50,22 @@ class Window:
         return [d.start for d in self.days]
 
 
+# Files in a zoneinfo directory that are not IANA zones.
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+@functools.cache
+def _iana_names() -> frozenset[str]:
+    # Names without a slash ("Japan", "EST", "Singapore") are real IANA zones too.
+    return frozenset(available_timezones())
+
+
 def zone(name: str | None) -> ZoneInfo:
     """The IANA zone called `name` (default UTC); a clear error for unknown names."""
     if name is None or name == "":
         return ZoneInfo("UTC")
     try:
-        if "/" not in name and name not in {"UTC", "GMT"}:
+        if name in _NOT_ZONES or ("/" not in name and name not in _iana_names()):
             raise ZoneInfoNotFoundError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):

@@ -645,7 +645,7 @@ def _nested_lists(depth: int) -> object:
     "raw",
     [
         _nested(100_000),
-        wire(extra=_nested_lists(100_000)),  # one character per level: past the recursion limit
+        _nested_lists(100_000),  # one character a level: past the recursion limit
         wire(extra=_nested(100_000)),
         wire(type=_nested(50_000)),
         wire(id=_nested(50_000)),
