@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-with warnings.catch_warnings():
-    # Starlette >= 1.x nudges towards httpx2; the httpx fallback works the same for tests.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from starlette.testclient import TestClient
+from starlette.testclient import TestClient
 
 from server.keys import new_key
 from server.stores.base import Store

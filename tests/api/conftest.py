@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_harness import ADMIN_KEY, Api, ApiFactory, Events, TestClient
 
 from server.app import create_app
 from server.settings import Settings
 from server.stores import open_store
 from server.stores.base import Store
+
+from .api_harness import ADMIN_KEY, Api, ApiFactory, Events, TestClient
 
 
 @pytest.fixture

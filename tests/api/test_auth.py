@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from api_harness import HOUR_MS, Api, ApiFactory, CountingStore, Events, now_ms
+
+from .api_harness import HOUR_MS, Api, ApiFactory, CountingStore, Events, now_ms
 
 GIG = '{ gigMetrics(gigId: "%s") { gigId servedImpressions } }'
 

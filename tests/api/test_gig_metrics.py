@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from api_harness import HOUR_MS, Api, Events, days_back, local_ms, local_today, now_ms
+
+from .api_harness import HOUR_MS, Api, Events, days_back, local_ms, local_today, now_ms
 
 ZERO = {
     "servedImpressions": 0,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from api_harness import ADMIN_KEY, Api, ApiFactory
 
 from server.errors import StoreUnavailable
+
+from .api_harness import ADMIN_KEY, Api, ApiFactory
 
 
 def test_post_graphql_is_answered_in_place(api: Api) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api_harness import Api
+from .api_harness import Api
 
 VIEWER = "viewer { isAdmin }"
 

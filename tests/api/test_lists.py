@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from api_harness import ADMIN_KEY, HOUR_MS, Api, ApiFactory, CountingStore, Events, now_ms
+
+from .api_harness import ADMIN_KEY, HOUR_MS, Api, ApiFactory, CountingStore, Events, now_ms
 
 PAGE = """
 query($seller: ID!, $first: Int!, $after: String) {

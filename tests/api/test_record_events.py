@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from api_harness import DAY_MS, HOUR_MS, RECORD, Api, Events, days_back, now_ms
+from .api_harness import DAY_MS, HOUR_MS, RECORD, Api, Events, days_back, now_ms
 
 
 def mixed_batch(events: Events, gig: str, t: int) -> list[dict[str, Any]]:
