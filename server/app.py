@@ -45,7 +45,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     collector = Collector(store, settings)
     routes: list[BaseRoute] = [
-        Route("/collect", collector, methods=["POST", "OPTIONS"]),
+        # A bound method, so Starlette wraps it as a request handler (an instance is ASGI).
+        Route("/collect", collector.__call__, methods=["POST", "OPTIONS"]),
         graphql_route(store, settings),
         sdk_route(),
         *health_routes(store),
