@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
@@ -32,9 +33,54 @@ class GigmetricsGraphQL(GraphQL[Context, None]):
         return Context.build(request, response, service, self.settings)
 
 
+MAX_GRAPHQL_BODY_BYTES = 256 * 1024
+
+
+class BodyLimit:
+    """Refuse request bodies over a size with `413` before strawberry reads them whole."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = (
+            f"the request body is over {self.limit} bytes: send smaller queries, "
+            "or at most 100 events per recordEvents call"
+        )
+        response = JSONResponse({"errors": [{"message": message}]}, status_code=413)
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
 def graphql_route(store: Store, settings: Settings) -> Route:
     """`/graphql`: POST (and GET) queries; GraphiQL on GET when `settings.graphiql`."""
-    return Route("/graphql", GigmetricsGraphQL(store, settings), methods=["GET", "POST"])
+    app = BodyLimit(GigmetricsGraphQL(store, settings), MAX_GRAPHQL_BODY_BYTES)
+    return Route("/graphql", app, methods=["GET", "POST"])
 
 
 def schema_sdl() -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .api_harness import Api
+from .api_harness import ADMIN_KEY, Api
 
 VIEWER = "viewer { isAdmin }"
 
@@ -56,3 +56,25 @@ def test_2000_tokens_are_answered(api: Api) -> None:
     # The token limit counts comments too; 1,994 comment lines + 6 tokens is exactly 2,000.
     query = "#\n" * 1994 + "{ viewer { isAdmin } }"
     assert api.data(query) == {"viewer": {"isAdmin": True}}
+
+
+def test_graphql_body_over_256_kib_is_413_before_it_is_read(api: Api) -> None:
+    padding = " " * (256 * 1024)
+    response = api.client.post(
+        "/graphql",
+        content=('{"query": "{ viewer { isAdmin } }"' + padding + "}").encode(),
+        headers={"content-type": "application/json", "authorization": f"Bearer {ADMIN_KEY}"},
+    )
+    assert response.status_code == 413
+    assert "over 262144 bytes" in response.json()["errors"][0]["message"]
+
+
+def test_graphql_body_under_the_limit_is_answered(api: Api) -> None:
+    padding = " " * (200 * 1024)
+    response = api.client.post(
+        "/graphql",
+        content=('{"query": "{ viewer { isAdmin } }"' + padding + "}").encode(),
+        headers={"content-type": "application/json", "authorization": f"Bearer {ADMIN_KEY}"},
+    )
+    assert response.status_code == 200
+    assert response.json()["data"]["viewer"]["isAdmin"] is True
