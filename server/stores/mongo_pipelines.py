@@ -1,0 +1,260 @@
+"""Pure MongoDB builders: documents, update pipelines and aggregations; no driver imported.
+
+`mongo.py` only runs what is built here (Ackee style), so every query shape is tested
+without a database. Only stages mongomock also runs are used ($match $group $project $sort
+$facet $unwind $count, and $set in update pipelines).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..events import Event, EventType, Surface
+from ..metrics import RollupRow
+from ..transitions import Counts, ImpressionState, RollupKey, bucket_of, page_view_key
+
+Document = dict[str, Any]
+Pipeline = list[Document]
+BucketPair = tuple[str, int]
+
+ROLLUP_FIELDS = ("served", "viewable", "clicks", "views", "position_sum", "position_count")
+_EVENT_FIELDS = ("gig", "ts", "seller", "imp", "pv", "context", "position")
+
+
+def rollup_id(key: RollupKey) -> str:
+    """The deterministic `_id` of a rollup document (`|` is in no gig id)."""
+    return f"{key.gig}|{key.bucket}|{key.surface.value}"
+
+
+def rollup_increment(key: RollupKey, counts: Counts) -> Document:
+    """Update adding `counts` to a rollup document, creating it when missing."""
+    inc = {name: getattr(counts, name) for name in ROLLUP_FIELDS if getattr(counts, name)}
+    return {
+        "$inc": inc,
+        "$setOnInsert": {"gig": key.gig, "bucket": key.bucket, "surface": key.surface.value},
+    }
+
+
+def rollup_document(key: RollupKey, counts: Counts) -> Document:
+    """A whole rollup document (for replacing a recomputed row)."""
+    doc: Document = {
+        "_id": rollup_id(key),
+        "gig": key.gig,
+        "bucket": key.bucket,
+        "surface": key.surface.value,
+    }
+    doc.update({name: getattr(counts, name) for name in ROLLUP_FIELDS})
+    return doc
+
+
+def rollup_row(doc: Mapping[str, Any]) -> RollupRow:
+    """A stored rollup document as a `RollupRow`."""
+    return RollupRow(
+        doc["gig"],
+        doc["bucket"],
+        Surface(doc["surface"]),
+        Counts(*(int(doc.get(name) or 0) for name in ROLLUP_FIELDS)),
+    )
+
+
+def rollups_filter(gigs: Iterable[str], start: int, end: int) -> Document:
+    """Rollup documents of these gigs with `start <= bucket < end` (the {gig, bucket} index)."""
+    return {"gig": {"$in": sorted(set(gigs))}, "bucket": {"$gte": start, "$lt": end}}
+
+
+def surface_totals(gigs: Iterable[str], start: int, end: int) -> Pipeline:
+    """Rollups summed per (gig, surface) over a window."""
+    sums = {name: {"$sum": f"${name}"} for name in ROLLUP_FIELDS}
+    return [
+        {"$match": rollups_filter(gigs, start, end)},
+        {"$group": {"_id": {"gig": "$gig", "surface": "$surface"}, **sums}},
+        {"$sort": {"_id.gig": 1, "_id.surface": 1}},
+    ]
+
+
+def surface_total_row(doc: Mapping[str, Any], start: int) -> RollupRow:
+    """One `surface_totals` result as a row whose bucket is the window's start."""
+    return rollup_row({**doc, **doc["_id"], "bucket": start})
+
+
+def event_document(event: Event, *, received: int, applied: bool) -> Document:
+    """The raw event as stored; `applied` turns true once its counts are in the rollups."""
+    doc: Document = {"_id": event.id, "type": event.type.value}
+    for name in _EVENT_FIELDS:
+        value = getattr(event, name)
+        if value is not None:
+            doc[name] = value
+    if event.surface is not None:
+        doc["surface"] = event.surface.value
+    doc.update(automated=event.automated, applied=applied, received=received)
+    return doc
+
+
+def event_of(doc: Mapping[str, Any]) -> Event:
+    """A stored raw event back as an `Event`."""
+    surface = doc.get("surface")
+    return Event(
+        id=doc["_id"],
+        type=EventType(doc["type"]),
+        gig=doc["gig"],
+        ts=doc["ts"],
+        seller=doc.get("seller"),
+        imp=doc.get("imp"),
+        pv=doc.get("pv"),
+        surface=None if surface is None else Surface(surface),
+        context=doc.get("context"),
+        position=doc.get("position"),
+        automated=bool(doc.get("automated", False)),
+    )
+
+
+def unapplied_events(received_before: int) -> Document:
+    """Counted events whose ingest stopped before they reached the rollups."""
+    return {"applied": False, "automated": False, "received": {"$lte": received_before}}
+
+
+def impression_update(event: Event) -> Pipeline:
+    """Update pipeline applying `event` to its impression atomically; first value wins.
+
+    Run with upsert and `ReturnDocument.BEFORE`: the document before this call tells exactly
+    which transitions this call made, even with other servers updating the same impression.
+    """
+    surface = (event.surface or Surface.OTHER).value
+    viewable = event.type in (EventType.VIEWABLE, EventType.CLICK)
+    clicked = event.type is EventType.CLICK
+    first = {
+        "gig": _first("gig", event.gig),
+        "bucket": _first("bucket", bucket_of(event.ts)),
+        "surface": _first("surface", surface),
+        "position": _first("position", event.position),
+        "viewable": {"$or": [{"$ifNull": ["$viewable", False]}, {"$literal": viewable}]},
+        "clicked": {"$or": [{"$ifNull": ["$clicked", False]}, {"$literal": clicked}]},
+    }
+    pipeline: Pipeline = [{"$set": first}]
+    if clicked:
+        # The first click is filed under its own surface, else the impression's (as in
+        # transitions.apply_to_impression); kept so that rollups can be recomputed.
+        own = None if event.surface is None else event.surface.value
+        chosen = {"$ifNull": [{"$literal": own}, "$surface"]}
+        pipeline.append({"$set": {"clicked_surface": {"$ifNull": ["$clicked_surface", chosen]}}})
+    return pipeline
+
+
+def impression_state(doc: Mapping[str, Any] | None) -> ImpressionState | None:
+    """A stored impression document as an `ImpressionState` (None for no document)."""
+    if doc is None:
+        return None
+    return ImpressionState(
+        bucket=doc["bucket"],
+        surface=Surface(doc["surface"]),
+        viewable=bool(doc.get("viewable")),
+        clicked=bool(doc.get("clicked")),
+        position=doc.get("position"),
+    )
+
+
+def page_view_id(event: Event) -> str:
+    """The page-view document of a `view`: its page load, or the event itself without `pv`."""
+    key = page_view_key(event)
+    return key if key is not None else f"{event.gig}\x1f!{event.id}"  # "!" is in no pv
+
+
+def page_view_insert(event: Event) -> Document:
+    """Upsert update recording where a first-seen view is counted (first writer wins)."""
+    surface = (event.surface or Surface.OTHER).value
+    return {"$setOnInsert": {"gig": event.gig, "bucket": bucket_of(event.ts), "surface": surface}}
+
+
+def gig_updates(events: Iterable[Event]) -> list[tuple[str, Pipeline]]:
+    """One update per gig seen: its seller changes only to a newer event's other seller.
+
+    The same rule as the SQLite store: a gig's row records the seller and when it was named.
+    """
+    latest: dict[str, tuple[str | None, int]] = {}
+    for e in events:
+        seller, when = latest.get(e.gig, (None, e.ts))
+        if e.seller is not None and (seller is None or e.ts >= when):
+            seller, when = e.seller, e.ts
+        latest[e.gig] = (seller, when)
+    updates = []
+    for gig, (seller, when) in latest.items():
+        if seller is None:
+            stage = {"seller_ts": {"$ifNull": ["$seller_ts", when]}}
+        else:
+            unknown = {"$eq": [{"$ifNull": ["$seller", None]}, None]}
+            other_and_newer = {
+                "$and": [{"$ne": ["$seller", seller]}, {"$gte": [when, "$seller_ts"]}]
+            }
+            change = {"$or": [unknown, other_and_newer]}
+            stage = {
+                "seller": {"$cond": [change, {"$literal": seller}, "$seller"]},
+                "seller_ts": {"$cond": [change, when, "$seller_ts"]},
+            }
+        updates.append((gig, [{"$set": stage}]))
+    return updates
+
+
+def match_buckets(pairs: Iterable[BucketPair]) -> Document:
+    """Documents of any of these (gig, bucket) pairs."""
+    return {"$or": [{"gig": gig, "bucket": bucket} for gig, bucket in sorted(set(pairs))]}
+
+
+def impression_counts(pairs: Iterable[BucketPair]) -> Pipeline:
+    """Served, viewable and position counters per (gig, bucket, surface) from impressions."""
+    has_position = {"$ne": [{"$ifNull": ["$position", None]}, None]}
+    return [
+        {"$match": match_buckets(pairs)},
+        {
+            "$group": {
+                "_id": {"gig": "$gig", "bucket": "$bucket", "surface": "$surface"},
+                "served": {"$sum": 1},
+                "viewable": {"$sum": {"$cond": [{"$eq": ["$viewable", True]}, 1, 0]}},
+                "position_sum": {"$sum": {"$ifNull": ["$position", 0]}},
+                "position_count": {"$sum": {"$cond": [has_position, 1, 0]}},
+            }
+        },
+    ]
+
+
+def click_counts(pairs: Iterable[BucketPair]) -> Pipeline:
+    """Clicks per (gig, bucket, surface of the click) from impressions."""
+    return [
+        {"$match": {**match_buckets(pairs), "clicked": True}},
+        {
+            "$group": {
+                "_id": {"gig": "$gig", "bucket": "$bucket", "surface": "$clicked_surface"},
+                "clicks": {"$sum": 1},
+            }
+        },
+    ]
+
+
+def view_counts(pairs: Iterable[BucketPair]) -> Pipeline:
+    """Views per (gig, bucket, surface) from page views."""
+    return [
+        {"$match": match_buckets(pairs)},
+        {
+            "$group": {
+                "_id": {"gig": "$gig", "bucket": "$bucket", "surface": "$surface"},
+                "views": {"$sum": 1},
+            }
+        },
+    ]
+
+
+def recomputed_rollups(*results: Iterable[Mapping[str, Any]]) -> dict[RollupKey, Counts]:
+    """Merge the groups of `impression_counts`, `click_counts` and `view_counts` into rows."""
+    rows: dict[RollupKey, Counts] = {}
+    for result in results:
+        for doc in result:
+            group = doc["_id"]
+            key = RollupKey(group["gig"], group["bucket"], Surface(group["surface"]))
+            counts = rows.setdefault(key, Counts())
+            for name in ROLLUP_FIELDS:
+                setattr(counts, name, getattr(counts, name) + int(doc.get(name, 0)))
+    return rows
+
+
+def _first(name: str, value: Any) -> Document:
+    return {"$ifNull": [f"${name}", {"$literal": value}]}

@@ -1,0 +1,258 @@
+"""The embedded store: one SQLite file; writes go through one writer thread with group
+commit (`sqlite_writer.py`), reads use a connection per thread beside it (WAL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, TypeVar
+
+from ..errors import StoreUnavailable
+from ..events import Event, Rejection, Surface
+from ..metrics import RollupRow
+from ..transitions import Counts, bucket_of
+from .base import ApiKey, IngestResult, StoredRejection
+from .sqlite_ingest import ROLLUP_COLUMNS, chunks
+from .sqlite_writer import Writer, connect
+
+T = TypeVar("T")
+
+REJECTIONS_KEPT = 100_000
+PURGE_CHUNK = 5_000
+
+
+class SQLiteStore:
+    """gigmetrics in one SQLite file (the default store)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._writer = Writer(self.path)
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._reading = 0  # reads running now; a connection is closed only when none is
+        self._readers_lock = threading.Condition()
+        self._open = False
+
+    async def open(self) -> None:
+        """Create the file and tables if missing, and start the writer thread."""
+        if self._open:
+            return
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        await self._writer.start()
+        self._open = True
+
+    async def close(self) -> None:
+        """Finish every queued write and running read, then close all connections."""
+        with self._readers_lock:
+            self._open = False
+        await self._writer.stop()
+        await asyncio.to_thread(self._close_readers)
+
+    async def ping(self) -> bool:
+        """True while the file answers `SELECT 1`."""
+        if not self._open:
+            return False
+        try:
+            return bool(await self._read(lambda c: c.execute("SELECT 1").fetchone()[0] == 1))
+        except sqlite3.Error:
+            return False
+
+    async def ingest(
+        self, events: Sequence[Event], rejections: Sequence[Rejection] = ()
+    ) -> IngestResult:
+        """Queue for the writer; returns once the group this batch joined has committed."""
+        return await self._writer.ingest(events, rejections)
+
+    async def rollups(self, gigs: Sequence[str], start: int, end: int) -> list[RollupRow]:
+        """Rows of these gigs with `start <= bucket < end`, read through the primary key."""
+        sql = (
+            f"SELECT {ROLLUP_COLUMNS} FROM rollups WHERE gig IN ({{marks}}) "
+            "AND bucket >= ? AND bucket < ?"
+        )
+        return await self._read(lambda c: _rows(c, sql, gigs, (start, end)))
+
+    async def surface_totals(self, gigs: Sequence[str], start: int, end: int) -> list[RollupRow]:
+        """Rows summed per (gig, surface) over the window; `bucket` is `start`."""
+        sums = ", ".join(
+            f"SUM({name})"
+            for name in ("served", "viewable", "clicks", "views", "position_sum", "position_count")
+        )
+        sql = (
+            f"SELECT gig, {int(start)}, surface, {sums} FROM rollups WHERE gig IN ({{marks}}) "
+            "AND bucket >= ? AND bucket < ? GROUP BY gig, surface"
+        )
+        return await self._read(lambda c: _rows(c, sql, gigs, (start, end)))
+
+    async def gigs_of_sellers(self, sellers: Sequence[str] | None) -> list[str]:
+        """Gig ids seen with one of these sellers (every gig for None), sorted."""
+        if sellers is None:
+            return await self._read(
+                lambda c: [r[0] for r in c.execute("SELECT gig FROM gigs ORDER BY gig")]
+            )
+
+        def query(conn: sqlite3.Connection) -> list[str]:
+            found: set[str] = set()
+            for chunk in chunks(sorted(set(sellers))):
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT gig FROM gigs WHERE seller IN ({marks})"
+                found.update(r[0] for r in conn.execute(sql, chunk))
+            return sorted(found)
+
+        return await self._read(query)
+
+    async def seller_of(self, gigs: Sequence[str]) -> dict[str, str]:
+        """The seller last seen for each of these gigs that has one."""
+
+        def query(conn: sqlite3.Connection) -> dict[str, str]:
+            found: dict[str, str] = {}
+            for chunk in chunks(sorted(set(gigs))):
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT gig, seller FROM gigs WHERE gig IN ({marks}) AND seller IS NOT NULL"
+                found.update(conn.execute(sql, chunk).fetchall())
+            return found
+
+        return await self._read(query)
+
+    async def rejections(self, limit: int) -> list[StoredRejection]:
+        """The newest rejected events, newest first."""
+        sql = "SELECT received, idx, reason, raw FROM rejections ORDER BY id DESC LIMIT ?"
+        return await self._read(
+            lambda c: [StoredRejection(*row) for row in c.execute(sql, (max(limit, 0),))]
+        )
+
+    async def purge(self, raw_before: int, buckets_before: int) -> None:
+        """Drop raw data of whole buckets before `raw_before`, rollups before `buckets_before`."""
+        raw_floor = bucket_of(raw_before)
+        for table, key, time in (
+            ("events", "id", "ts"),
+            ("impressions", "key", "bucket"),
+            ("page_views", "key", "bucket"),
+        ):
+            await self._purge_table(table, key, time, raw_floor)
+
+        def purge(conn: sqlite3.Connection) -> None:
+            # Every rollup's gig is in `gigs`: one primary-key range per gig, no scan.
+            gigs = [(gig, buckets_before) for (gig,) in conn.execute("SELECT gig FROM gigs")]
+            conn.executemany("DELETE FROM rollups WHERE gig = ? AND bucket < ?", gigs)
+            conn.execute("DELETE FROM rejections WHERE received < ?", (raw_floor,))
+            conn.execute(
+                "DELETE FROM rejections WHERE id <= "
+                "(SELECT id FROM rejections ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (REJECTIONS_KEPT,),
+            )
+
+        await self._writer.call(purge)
+
+    async def _purge_table(self, table: str, key: str, time: str, before: int) -> None:
+        """Walk a table in key order from a reader; the writer deletes old rows chunk by chunk,
+        so ingests go on between chunks."""
+        scan = f"SELECT {key}, {time} FROM {table} WHERE {key} > ? ORDER BY {key} LIMIT ?"
+        delete = f"DELETE FROM {table} WHERE {key} = ?"
+        after = ""
+        while True:
+            rows = await self._read(partial(_fetch, scan, (after, PURGE_CHUNK)))
+            old = [(k,) for k, when in rows if when < before]
+            if old:
+                await self._writer.call(partial(_execute_many, delete, old))
+            if len(rows) < PURGE_CHUNK:
+                return
+            after = rows[-1][0]
+
+    async def save_key(self, key: ApiKey) -> None:
+        """Store a new API key (its id and secret hash must be new)."""
+        row = (
+            key.key_id,
+            key.secret_hash,
+            key.name,
+            json.dumps(list(key.sellers)),
+            int(key.can_write),
+            key.created,
+            key.revoked,
+        )
+        await self._writer.call(
+            lambda c: c.execute("INSERT INTO api_keys VALUES (?,?,?,?,?,?,?)", row)
+        )
+
+    async def keys(self) -> list[ApiKey]:
+        """All API keys, revoked ones too, oldest first."""
+        sql = "SELECT * FROM api_keys ORDER BY created, key_id"
+        return await self._read(lambda c: [_api_key(row) for row in c.execute(sql)])
+
+    async def key_by_hash(self, secret_hash: str) -> ApiKey | None:
+        """The key whose secret hashes to `secret_hash`, revoked or not."""
+        sql = "SELECT * FROM api_keys WHERE secret_hash = ?"
+        row = await self._read(lambda c: c.execute(sql, (secret_hash,)).fetchone())
+        return None if row is None else _api_key(row)
+
+    async def revoke_key(self, key_id: str, when: int) -> bool:
+        """Mark a key revoked (the first revocation time stays); False when there is none."""
+        sql = "UPDATE api_keys SET revoked = COALESCE(revoked, ?) WHERE key_id = ?"
+        changed: int = await self._writer.call(lambda c: c.execute(sql, (when, key_id)).rowcount)
+        return changed > 0
+
+    # -- reads ------------------------------------------------------------------------------
+
+    async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        if not self._open:
+            raise StoreUnavailable("the SQLite store is closed: call `await store.open()` first.")
+        return await asyncio.to_thread(self._run_read, query)
+
+    def _run_read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        with self._readers_lock:
+            if not self._open:  # closed while this read waited for a thread
+                raise StoreUnavailable("the SQLite store is closed.")
+            self._reading += 1
+            conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+            if conn is None:
+                # WAL lets one reader connection per thread run beside the writer.
+                conn = connect(self.path)
+                self._local.conn = conn
+                self._readers.append(conn)
+        try:
+            return query(conn)
+        finally:
+            with self._readers_lock:
+                self._reading -= 1
+                self._readers_lock.notify_all()
+
+    def _close_readers(self) -> None:
+        # Closing a connection another thread is using crashes the process: wait for reads
+        # that were already running (an abandoned purge walk, say) to end first.
+        with self._readers_lock:
+            self._readers_lock.wait_for(lambda: self._reading == 0)
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+            self._local = threading.local()
+
+
+def _rows(
+    conn: sqlite3.Connection, sql: str, gigs: Sequence[str], window: tuple[int, int]
+) -> list[RollupRow]:
+    rows: list[RollupRow] = []
+    for chunk in chunks(sorted(set(gigs))):
+        query = sql.format(marks=",".join("?" * len(chunk)))
+        for gig, bucket, surface, *counts in conn.execute(query, (*chunk, *window)):
+            rows.append(RollupRow(gig, bucket, Surface(surface), Counts(*counts)))
+    return rows
+
+
+def _api_key(row: tuple[Any, ...]) -> ApiKey:
+    key_id, secret_hash, name, sellers, can_write, created, revoked = row
+    return ApiKey(
+        key_id, secret_hash, name, tuple(json.loads(sellers)), bool(can_write), created, revoked
+    )
+
+
+def _fetch(sql: str, params: Sequence[Any], conn: sqlite3.Connection) -> list[Any]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _execute_many(sql: str, rows: list[tuple[Any]], conn: sqlite3.Connection) -> None:
+    conn.executemany(sql, rows)

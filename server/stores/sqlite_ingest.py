@@ -1,0 +1,205 @@
+"""What one SQLite group commit writes: dedupe, raw events, transitions, rollups, gigs.
+
+A fixed handful of statements per group, whatever its size (IN lists are chunked), because
+this is the hot path. Counting itself is `transitions.plan`; nothing here decides a count.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from ..events import Event, EventType, Rejection, Surface
+from ..transitions import ImpressionState, bucket_of, impression_key, page_view_key, plan
+from .base import IngestResult
+
+Batch = tuple[Sequence[Event], Sequence[Rejection]]
+
+MAX_PARAMS = 500
+
+# No index on time for purging: with random keys, each one would cost another page written
+# per event on this hot path. `SQLiteStore.purge` walks the keys in chunks instead.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY, gig TEXT NOT NULL, type TEXT NOT NULL, ts INTEGER NOT NULL,
+    imp TEXT, pv TEXT, surface TEXT, context TEXT, position INTEGER, seller TEXT,
+    automated INTEGER NOT NULL
+) WITHOUT ROWID;
+-- key is transitions.impression_key (gig + imp); bucket doubles as the purge time.
+CREATE TABLE IF NOT EXISTS impressions (
+    key TEXT PRIMARY KEY, bucket INTEGER NOT NULL, surface TEXT NOT NULL,
+    viewable INTEGER NOT NULL, clicked INTEGER NOT NULL, position INTEGER
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS page_views (key TEXT PRIMARY KEY, bucket INTEGER NOT NULL)
+    WITHOUT ROWID;
+-- This primary key is what bounds a query by days x 96 buckets x 5 surfaces, not by events.
+CREATE TABLE IF NOT EXISTS rollups (
+    gig TEXT NOT NULL, bucket INTEGER NOT NULL, surface TEXT NOT NULL,
+    served INTEGER NOT NULL, viewable INTEGER NOT NULL, clicks INTEGER NOT NULL,
+    views INTEGER NOT NULL, position_sum INTEGER NOT NULL, position_count INTEGER NOT NULL,
+    PRIMARY KEY (gig, bucket, surface)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS gigs (gig TEXT PRIMARY KEY, seller TEXT, seller_ts INTEGER NOT NULL)
+    WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS gigs_seller ON gigs (seller);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+    sellers TEXT NOT NULL, can_write INTEGER NOT NULL, created INTEGER NOT NULL, revoked INTEGER
+);
+CREATE TABLE IF NOT EXISTS rejections (
+    id INTEGER PRIMARY KEY, received INTEGER NOT NULL, idx INTEGER NOT NULL,
+    reason TEXT NOT NULL, raw TEXT NOT NULL
+);
+"""
+
+INSERT_REJECTION = "INSERT INTO rejections (received, idx, reason, raw) VALUES (?,?,?,?)"
+INSERT_EVENT = "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+UPSERT_IMPRESSION = (
+    "INSERT INTO impressions VALUES (?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET "
+    "viewable=excluded.viewable, clicked=excluded.clicked, position=excluded.position"
+)
+UPSERT_ROLLUP = (
+    "INSERT INTO rollups VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(gig, bucket, surface) DO UPDATE "
+    "SET served=served+excluded.served, viewable=viewable+excluded.viewable, "
+    "clicks=clicks+excluded.clicks, views=views+excluded.views, "
+    "position_sum=position_sum+excluded.position_sum, "
+    "position_count=position_count+excluded.position_count"
+)
+# A gig's row changes only when a newer event names another seller: a no-op upsert writes
+# no page, and this runs for every gig of every group.
+UPSERT_GIG = (
+    "INSERT INTO gigs VALUES (?,?,?) ON CONFLICT(gig) DO UPDATE SET "
+    "seller=excluded.seller, seller_ts=excluded.seller_ts WHERE excluded.seller IS NOT NULL "
+    "AND (gigs.seller IS NULL OR "
+    "(excluded.seller <> gigs.seller AND excluded.seller_ts >= gigs.seller_ts))"
+)
+ROLLUP_COLUMNS = (
+    "gig, bucket, surface, served, viewable, clicks, views, position_sum, position_count"
+)
+
+
+def ingest_group(conn: sqlite3.Connection, batches: Sequence[Batch]) -> list[IngestResult]:
+    """Store and count every batch of a group inside the caller's transaction."""
+    ids = {e.id for events, _ in batches for e in events}
+    seen = set(select_column(conn, "SELECT id FROM events WHERE id IN ({marks})", ids))
+    new: list[Event] = []
+    results = []
+    for events, _ in batches:
+        accepted = 0
+        for event in events:
+            if event.id not in seen:  # also catches the same id twice in this group
+                seen.add(event.id)
+                new.append(event)
+                accepted += 1
+        results.append(IngestResult(accepted, len(events) - accepted))
+    conn.executemany(
+        INSERT_REJECTION,
+        [(r.received, r.index, r.reason, r.raw) for _, rejected in batches for r in rejected],
+    )
+    if new:
+        _count(conn, new)
+    return results
+
+
+def _count(conn: sqlite3.Connection, new: list[Event]) -> None:
+    conn.executemany(INSERT_EVENT, [_event_row(e) for e in new])
+    counted = [e for e in new if not e.automated]
+    impressions = _load_impressions(
+        conn, {impression_key(e) for e in counted if e.type is not EventType.VIEW}
+    )
+    view_buckets: dict[str, int] = {}
+    for event in counted:
+        key = page_view_key(event) if event.type is EventType.VIEW else None
+        if key is not None:
+            view_buckets.setdefault(key, bucket_of(event.ts))
+    seen_views = set(
+        select_column(conn, "SELECT key FROM page_views WHERE key IN ({marks})", view_buckets)
+    )
+    known_views = set(seen_views)
+    changed, delta = plan(counted, impressions, seen_views)
+    conn.executemany(
+        UPSERT_IMPRESSION,
+        [
+            (key, s.bucket, s.surface.value, int(s.viewable), int(s.clicked), s.position)
+            for key, s in changed.items()
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO page_views VALUES (?,?)",
+        [(key, view_buckets[key]) for key in seen_views - known_views],
+    )
+    conn.executemany(
+        UPSERT_ROLLUP,
+        [
+            (
+                k.gig,
+                k.bucket,
+                k.surface.value,
+                c.served,
+                c.viewable,
+                c.clicks,
+                c.views,
+                c.position_sum,
+                c.position_count,
+            )
+            for k, c in delta.items()
+        ],
+    )
+    conn.executemany(UPSERT_GIG, _gig_rows(counted))
+
+
+def _event_row(e: Event) -> tuple[Any, ...]:
+    surface = None if e.surface is None else e.surface.value
+    return (
+        e.id,
+        e.gig,
+        e.type.value,
+        e.ts,
+        e.imp,
+        e.pv,
+        surface,
+        e.context,
+        e.position,
+        e.seller,
+        int(e.automated),
+    )
+
+
+def _gig_rows(events: Iterable[Event]) -> list[tuple[str, str | None, int]]:
+    """Per gig: the seller of its latest event that names one (and when), or None."""
+    latest: dict[str, tuple[str | None, int]] = {}
+    for e in events:
+        seller, when = latest.get(e.gig, (None, e.ts))
+        if e.seller is not None and (seller is None or e.ts >= when):
+            seller, when = e.seller, e.ts
+        latest[e.gig] = (seller, when)
+    return [(gig, seller, when) for gig, (seller, when) in latest.items()]
+
+
+def _load_impressions(conn: sqlite3.Connection, keys: set[str]) -> dict[str, ImpressionState]:
+    sql = (
+        "SELECT key, bucket, surface, viewable, clicked, position FROM impressions "
+        "WHERE key IN ({marks})"
+    )
+    found: dict[str, ImpressionState] = {}
+    for chunk in chunks(list(keys)):
+        for key, bucket, surface, viewable, clicked, position in conn.execute(
+            sql.format(marks=",".join("?" * len(chunk))), chunk
+        ):
+            found[key] = ImpressionState(
+                bucket, Surface(surface), bool(viewable), bool(clicked), position
+            )
+    return found
+
+
+def select_column(conn: sqlite3.Connection, sql: str, values: Iterable[str]) -> Iterator[Any]:
+    """Run `sql` (with `{marks}`) over chunks of `values`; its first column."""
+    for chunk in chunks(list(values)):
+        yield from (r[0] for r in conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk))
+
+
+def chunks(values: list[str]) -> Iterator[list[str]]:
+    """`values` in slices short enough for one IN list."""
+    for i in range(0, len(values), MAX_PARAMS):
+        yield values[i : i + MAX_PARAMS]

@@ -1,0 +1,65 @@
+"""Small builders of events for the store tests, and a reading helper."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from server.events import Event, EventType, Surface
+from server.stores import Store
+from server.transitions import BUCKET_MS, Counts, bucket_of
+
+T0 = bucket_of(1_763_800_000_000)
+B = BUCKET_MS
+FAR = T0 + 10_000 * B
+
+_ids = itertools.count()
+
+
+def event(kind: EventType, gig: str = "g-1", **fields: Any) -> Event:
+    """An event with a fresh id unless one is given; `ts` defaults to T0."""
+    fields.setdefault("id", f"ev-{next(_ids):08d}")
+    fields.setdefault("ts", T0)
+    return Event(type=kind, gig=gig, **fields)
+
+
+def served(imp: str, surface: Surface = Surface.SEARCH, **fields: Any) -> Event:
+    return event(EventType.SERVED, imp=imp, surface=surface, **fields)
+
+
+def viewable(imp: str, **fields: Any) -> Event:
+    return event(EventType.VIEWABLE, imp=imp, **fields)
+
+
+def click(imp: str, surface: Surface = Surface.SEARCH, **fields: Any) -> Event:
+    return event(EventType.CLICK, imp=imp, surface=surface, **fields)
+
+
+def view(pv: str | None, **fields: Any) -> Event:
+    return event(EventType.VIEW, pv=pv, **fields)
+
+
+Row = tuple[str, int, Surface]
+
+
+async def rows(
+    store: Store, gigs: tuple[str, ...] = ("g-1",), start: int = 0, end: int = FAR
+) -> dict[Row, tuple[int, ...]]:
+    """Stored rollup rows as {(gig, bucket, surface): (served, viewable, clicks, views,
+    position_sum, position_count)}, leaving out rows that are all zero."""
+    found: dict[Row, tuple[int, ...]] = {}
+    for row in await store.rollups(list(gigs), start, end):
+        c = row.counts
+        values = (c.served, c.viewable, c.clicks, c.views, c.position_sum, c.position_count)
+        if any(values):
+            assert (row.gig, row.bucket, row.surface) not in found, "one row per key"
+            found[(row.gig, row.bucket, row.surface)] = values
+    return found
+
+
+async def total(store: Store, gig: str = "g-1") -> Counts:
+    """All of a gig's counters summed over every bucket and surface."""
+    counts = Counts()
+    for row in await store.rollups([gig], 0, FAR):
+        counts.add(row.counts)
+    return counts

@@ -1,0 +1,155 @@
+"""SQLiteStore beyond the contract: group commit, failed groups, WAL, query cost."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.events import Event, Rejection, Surface
+from server.stores import IngestResult, SQLiteStore
+from server.stores import sqlite as sqlite_module
+from server.stores import sqlite_writer as writer_module
+from server.transitions import Counts
+
+from .store_events import T0, B, click, rows, served, total, view
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    store = SQLiteStore(tmp_path / "nested" / "gm.db")
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def test_concurrent_ingests_share_one_commit(
+    sqlite_store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    groups: list[int] = []
+    real = writer_module.ingest_group
+
+    def counting(conn: sqlite3.Connection, batches: Sequence[Any]) -> list[IngestResult]:
+        groups.append(len(batches))
+        return real(conn, batches)
+
+    monkeypatch.setattr(writer_module, "ingest_group", counting)
+    batches = [[served(f"i-{n}-{k}") for k in range(20)] for n in range(50)]
+    results = await asyncio.gather(*(sqlite_store.ingest(b) for b in batches))
+    assert results == [IngestResult(20, 0)] * 50
+    assert sum(groups) == 50
+    assert len(groups) < 50  # some callers were committed together
+    assert (await total(sqlite_store)).served == 1000
+
+
+async def test_failed_group_acknowledges_nothing_and_stores_nothing(
+    sqlite_store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = writer_module.ingest_group
+
+    def failing(conn: sqlite3.Connection, batches: Sequence[Any]) -> list[IngestResult]:
+        real(conn, batches)  # everything is written, then the disk "fills up"
+        raise sqlite3.OperationalError("database or disk is full")
+
+    first = [served("i-1"), click("i-1")]
+    second = [served("i-2")]
+    monkeypatch.setattr(writer_module, "ingest_group", failing)
+    outcomes = await asyncio.gather(
+        sqlite_store.ingest(first, [Rejection(0, "bad", "{}", T0)]),
+        sqlite_store.ingest(second),
+        return_exceptions=True,
+    )
+    assert all(isinstance(o, sqlite3.OperationalError) for o in outcomes)
+    monkeypatch.setattr(writer_module, "ingest_group", real)
+    assert await rows(sqlite_store) == {}
+    assert await sqlite_store.rejections(5) == []
+    # The client's retry is new, not a duplicate: the failed group was rolled back.
+    assert await sqlite_store.ingest(first + second) == IngestResult(3, 0)
+    assert await total(sqlite_store) == Counts(served=2, viewable=1, clicks=1)
+
+
+async def test_close_finishes_queued_writes(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "gm.db")
+    await store.open()
+    pending = [asyncio.ensure_future(store.ingest([served(f"i-{n}")])) for n in range(30)]
+    await asyncio.sleep(0)  # every ingest is queued
+    await store.close()
+    assert [p.result() for p in pending] == [IngestResult(1, 0)] * 30
+    again = SQLiteStore(tmp_path / "gm.db")
+    await again.open()
+    assert (await total(again)).served == 30
+    await again.close()
+
+
+async def test_file_uses_wal_and_normal_sync(sqlite_store: SQLiteStore) -> None:
+    await sqlite_store.ingest([served("i-1")])
+    conn = sqlite3.connect(sqlite_store.path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+
+
+async def test_month_query_reads_the_rollup_key_not_events(sqlite_store: SQLiteStore) -> None:
+    events: list[Event] = []
+    for n in range(400):
+        events.append(served(f"i-{n}", ts=T0 + (n % 8) * B, surface=Surface.SEARCH))
+    for start in range(0, len(events), 100):
+        await sqlite_store.ingest(events[start : start + 100])
+    conn = sqlite3.connect(sqlite_store.path)
+    try:
+        sql = (
+            "EXPLAIN QUERY PLAN SELECT * FROM rollups WHERE gig IN (?) AND bucket >= ? "
+            "AND bucket < ?"
+        )
+        plan = " ".join(r[-1] for r in conn.execute(sql, ("g-1", T0, T0 + 30 * 96 * B)))
+        assert "USING PRIMARY KEY" in plan and "events" not in plan
+        assert conn.execute("SELECT COUNT(*) FROM rollups").fetchone()[0] == 8
+    finally:
+        conn.close()
+    assert len(await sqlite_store.rollups(["g-1"], T0, T0 + 30 * 96 * B)) == 8
+
+
+async def test_open_creates_missing_folders(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "a" / "b" / "gm.db")
+    await store.open()
+    assert await store.ping() is True
+    await store.close()
+    assert (tmp_path / "a" / "b" / "gm.db").exists()
+
+
+async def test_purge_walks_tables_in_chunks(
+    sqlite_store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_module, "PURGE_CHUNK", 3)
+    old = [served(f"i-{n}", ts=T0 + n) for n in range(10)]
+    new = [served(f"i-new-{n}", ts=T0 + 4 * B + n) for n in range(7)]
+    views = [view(f"p-{n}", ts=T0 + n * B) for n in range(8)]
+    mixed = [e for pair in zip(old, new, strict=False) for e in pair] + old[7:] + views
+    await sqlite_store.ingest(mixed)
+    await sqlite_store.purge(raw_before=T0 + 4 * B, buckets_before=T0 + 4 * B)
+    assert await sqlite_store.ingest(old + new + views) == IngestResult(10 + 4, 7 + 4)
+    assert await rows(sqlite_store) == {
+        ("g-1", T0, Surface.SEARCH): (10, 0, 0, 0, 0, 0),
+        ("g-1", T0 + 4 * B, Surface.SEARCH): (7, 0, 0, 0, 0, 0),
+        **{("g-1", T0 + n * B, Surface.OTHER): (0, 0, 0, 1, 0, 0) for n in range(8)},
+    }
+
+
+async def test_close_waits_for_a_running_read(sqlite_store: SQLiteStore) -> None:
+    def slow(conn: sqlite3.Connection) -> int:
+        time.sleep(0.2)
+        return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    reading = asyncio.ensure_future(sqlite_store._read(slow))
+    await asyncio.sleep(0.05)
+    await sqlite_store.close()  # would crash the process if it closed the busy connection
+    assert await reading == 0
+    assert await sqlite_store.ping() is False

@@ -1,0 +1,287 @@
+"""The store contract, run on every store (SQLite, mongomock, and MongoDB when configured)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from server.errors import StoreUnavailable
+from server.events import Rejection, Surface
+from server.stores import ApiKey, IngestResult, Store, StoredRejection
+from server.transitions import Counts
+
+from .store_events import T0, B, click, rows, served, total, view, viewable
+
+SEARCH, CATEGORY, HOMEPAGE = Surface.SEARCH, Surface.CATEGORY, Surface.HOMEPAGE
+USER_PAGE, OTHER = Surface.USER_PAGE, Surface.OTHER
+
+
+async def test_duplicate_event_id_counts_once(store: Store) -> None:
+    first = served("i-1")
+    assert await store.ingest([first]) == IngestResult(accepted=1, duplicates=0)
+    assert await store.ingest([first]) == IngestResult(accepted=0, duplicates=1)
+    twice = served("i-2")
+    assert await store.ingest([twice, twice]) == IngestResult(accepted=1, duplicates=1)
+    assert await rows(store) == {("g-1", T0, SEARCH): (2, 0, 0, 0, 0, 0)}
+
+
+async def test_same_batch_posted_concurrently_counts_once(store: Store) -> None:
+    batch = [
+        served("i-1", position=1),
+        served("i-2", position=2),
+        viewable("i-1", ts=T0 + 1_000),
+        viewable("i-2", ts=T0 + 1_000),
+        click("i-1", ts=T0 + 2_000),
+        view("p-1", ts=T0 + 3_000),
+        view("p-1", ts=T0 + 3_500),
+        view(None, ts=T0 + 4_000),
+    ]
+    results = await asyncio.gather(*(store.ingest(batch) for _ in range(10)))
+    assert sum(r.accepted for r in results) == len(batch)
+    assert sum(r.duplicates for r in results) == 9 * len(batch)
+    assert await rows(store) == {
+        ("g-1", T0, SEARCH): (2, 2, 1, 0, 3, 2),
+        ("g-1", T0, OTHER): (0, 0, 0, 2, 0, 0),
+    }
+
+
+async def test_overlapping_batches_from_two_connections_count_once(
+    store_factory: Callable[[], Store],
+) -> None:
+    one, two = store_factory(), store_factory()
+    await one.open()
+    await two.open()
+    try:
+        events = [served(f"i-{n}") for n in range(6)] + [click(f"i-{n}") for n in range(6)]
+        await asyncio.gather(
+            *(s.ingest(events[k : k + 5]) for s in (one, two, one, two) for k in range(0, 12, 3))
+        )
+        assert await rows(one) == {("g-1", T0, SEARCH): (6, 6, 6, 0, 0, 0)}
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_clicked_impression_counts_as_viewable(store: Store) -> None:
+    await store.ingest([served("i-1"), click("i-1", ts=T0 + 5_000)])
+    assert await rows(store) == {("g-1", T0, SEARCH): (1, 1, 1, 0, 0, 0)}
+
+
+async def test_impression_seen_only_in_click_still_counts_as_served(store: Store) -> None:
+    await store.ingest([click("i-1", surface=CATEGORY), viewable("i-2", ts=T0 + B)])
+    assert await rows(store) == {
+        ("g-1", T0, CATEGORY): (1, 1, 1, 0, 0, 0),
+        ("g-1", T0 + B, OTHER): (1, 1, 0, 0, 0, 0),
+    }
+    # A served event that arrives late changes nothing: the impression is already counted.
+    await store.ingest([served("i-1", surface=CATEGORY, position=4)])
+    assert await rows(store) == {
+        ("g-1", T0, CATEGORY): (1, 1, 1, 0, 4, 1),
+        ("g-1", T0 + B, OTHER): (1, 1, 0, 0, 0, 0),
+    }
+
+
+async def test_viewable_at_most_once_per_impression(store: Store) -> None:
+    await store.ingest([served("i-1"), viewable("i-1"), viewable("i-1"), click("i-1")])
+    await store.ingest([viewable("i-1", ts=T0 + 2 * B), click("i-1", ts=T0 + 3 * B)])
+    # Every count of an impression stays in the bucket that first named it.
+    assert await rows(store) == {("g-1", T0, SEARCH): (1, 1, 1, 0, 0, 0)}
+
+
+async def test_click_on_user_page_recorded_but_not_click_surface(store: Store) -> None:
+    await store.ingest(
+        [
+            served("i-1", surface=USER_PAGE),
+            click("i-1", surface=USER_PAGE),
+            served("i-2", surface=SEARCH),
+            click("i-2", surface=HOMEPAGE),
+        ]
+    )
+    # Stores keep every click under its surface; metrics decides which are `clicks`.
+    assert await rows(store) == {
+        ("g-1", T0, USER_PAGE): (1, 1, 1, 0, 0, 0),
+        ("g-1", T0, SEARCH): (1, 1, 0, 0, 0, 0),
+        ("g-1", T0, HOMEPAGE): (0, 0, 1, 0, 0, 0),
+    }
+
+
+async def test_view_counted_once_per_page_view(store: Store) -> None:
+    await store.ingest([view("p-1"), view("p-1", ts=T0 + B), view("p-2", surface=HOMEPAGE)])
+    await store.ingest([view("p-1"), view(None), view(None), view("p-1", gig="g-2")])
+    assert await rows(store, ("g-1", "g-2")) == {
+        ("g-1", T0, OTHER): (0, 0, 0, 3, 0, 0),
+        ("g-1", T0, HOMEPAGE): (0, 0, 0, 1, 0, 0),
+        ("g-2", T0, OTHER): (0, 0, 0, 1, 0, 0),
+    }
+
+
+async def test_automated_events_stored_not_counted(store: Store) -> None:
+    bots = [served("i-1", automated=True), click("i-1", automated=True)]
+    bots.append(view("p-1", automated=True))
+    assert await store.ingest(bots) == IngestResult(accepted=3, duplicates=0)
+    assert await store.ingest(bots) == IngestResult(accepted=0, duplicates=3)
+    assert await rows(store) == {}
+    # The bot's impression and page view were never opened: real events still count.
+    await store.ingest([viewable("i-1", ts=T0 + B), view("p-1")])
+    assert await rows(store) == {
+        ("g-1", T0 + B, OTHER): (1, 1, 0, 0, 0, 0),
+        ("g-1", T0, OTHER): (0, 0, 0, 1, 0, 0),
+    }
+
+
+async def test_average_position_uses_first_position_of_each_impression(store: Store) -> None:
+    await store.ingest([served("i-1", position=3), served("i-2"), served("i-3", position=9)])
+    await store.ingest([viewable("i-1", position=7), viewable("i-2", position=5)])
+    assert await rows(store) == {("g-1", T0, SEARCH): (3, 2, 0, 0, 17, 3)}
+
+
+async def test_rollups_window_is_half_open(store: Store) -> None:
+    await store.ingest(
+        [served("i-0", ts=T0 + 1), served("i-1", ts=T0 + B), served("i-2", ts=T0 + 2 * B - 1)]
+    )
+    await store.ingest([served("i-3", ts=T0 + 2 * B), served("i-4", ts=T0 + 3 * B)])
+    window = await rows(store, start=T0 + B, end=T0 + 3 * B)
+    assert window == {
+        ("g-1", T0 + B, SEARCH): (2, 0, 0, 0, 0, 0),
+        ("g-1", T0 + 2 * B, SEARCH): (1, 0, 0, 0, 0, 0),
+    }
+    assert await store.rollups(["g-1"], T0 + B, T0 + B) == []
+    assert await store.rollups([], 0, T0 + 9 * B) == []
+
+
+async def test_surface_totals_group_by_gig_and_surface(store: Store) -> None:
+    await store.ingest(
+        [
+            served("i-1", position=2),
+            served("i-2", ts=T0 + B, position=4),
+            click("i-2", ts=T0 + B),
+            served("i-3", surface=CATEGORY, ts=T0 + 2 * B),
+            served("i-4", ts=T0 + 5 * B),  # outside the window
+            served("i-5", gig="g-2", surface=HOMEPAGE),
+            view("p-1", gig="g-2", ts=T0 + B),
+            served("i-6", gig="g-3"),  # not asked for
+        ]
+    )
+    found = await store.surface_totals(["g-1", "g-2"], T0, T0 + 5 * B)
+    got = {
+        (r.gig, r.surface): (r.bucket, r.counts.served, r.counts.clicks, r.counts.views)
+        for r in found
+    }
+    assert len(found) == len(got)
+    assert got == {
+        ("g-1", SEARCH): (T0, 2, 1, 0),
+        ("g-1", CATEGORY): (T0, 1, 0, 0),
+        ("g-2", HOMEPAGE): (T0, 1, 0, 0),
+        ("g-2", OTHER): (T0, 0, 0, 1),
+    }
+    search = next(r for r in found if (r.gig, r.surface) == ("g-1", SEARCH))
+    assert search.counts == Counts(served=2, viewable=1, clicks=1, position_sum=6, position_count=2)
+
+
+async def test_gigs_of_sellers_and_seller_of(store: Store) -> None:
+    await store.ingest(
+        [
+            served("i-1", gig="g-1", seller="s-1"),
+            served("i-2", gig="g-2", seller="s-2"),
+            served("i-3", gig="g-3"),
+            served("i-4", gig="g-4", seller="s-1", ts=T0),
+            view("p-1", gig="g-4", seller="s-3", ts=T0 + 60_000),
+        ]
+    )
+    # An older event naming another seller, or none, does not replace the latest one.
+    await store.ingest(
+        [served("i-5", gig="g-4", seller="s-9", ts=T0 + 1), served("i-6", gig="g-1")]
+    )
+    # Newer than the seller's own event, another seller wins, whatever came in between.
+    await store.ingest([view("p-2", gig="g-5", ts=T0 + 10)])
+    await store.ingest([view("p-3", gig="g-5", seller="s-5", ts=T0 + 5)])
+    await store.ingest([view("p-4", gig="g-5", seller="s-6", ts=T0 + 7)])
+    assert await store.gigs_of_sellers(["s-1"]) == ["g-1"]
+    assert await store.gigs_of_sellers(["s-3", "s-2"]) == ["g-2", "g-4"]
+    assert await store.gigs_of_sellers([]) == []
+    assert await store.gigs_of_sellers(None) == ["g-1", "g-2", "g-3", "g-4", "g-5"]
+    assert await store.seller_of(["g-1", "g-3", "g-4", "g-5", "g-unknown"]) == {
+        "g-1": "s-1",
+        "g-4": "s-3",
+        "g-5": "s-6",
+    }
+
+
+async def test_rejections_kept_with_reason(store: Store) -> None:
+    first = [Rejection(0, "type: 'x' is not one of ...", '{"type": "x"}', T0)]
+    first.append(Rejection(2, "ts: required", '{"id": "abc"}', T0))
+    assert await store.ingest([served("i-1")], first) == IngestResult(1, 0)
+    assert await store.ingest([], [Rejection(1, "gig: required", "{}", T0 + 1_000)]) == (
+        IngestResult(0, 0)
+    )
+    assert await store.rejections(10) == [
+        StoredRejection(T0 + 1_000, 1, "gig: required", "{}"),
+        StoredRejection(T0, 2, "ts: required", '{"id": "abc"}'),
+        StoredRejection(T0, 0, "type: 'x' is not one of ...", '{"type": "x"}'),
+    ]
+    assert await store.rejections(1) == [StoredRejection(T0 + 1_000, 1, "gig: required", "{}")]
+    assert await rows(store) == {("g-1", T0, SEARCH): (1, 0, 0, 0, 0, 0)}
+
+
+async def test_purge_drops_old_raw_events_and_buckets(store: Store) -> None:
+    old, new = served("i-1", ts=T0), served("i-2", ts=T0 + 10 * B)
+    old_view = view("p-1", ts=T0 + 1)
+    await store.ingest([old, new, old_view], [Rejection(0, "old", "{}", T0)])
+    await store.ingest([], [Rejection(0, "new", "{}", T0 + 10 * B)])
+    await store.purge(raw_before=T0 + 5 * B + 123, buckets_before=T0 + 1)
+    assert await rows(store) == {("g-1", T0 + 10 * B, SEARCH): (1, 0, 0, 0, 0, 0)}
+    assert [r.reason for r in await store.rejections(10)] == ["new"]
+    # The old raw event, impression and page view are gone, so they are new again...
+    assert await store.ingest([old, new, old_view]) == IngestResult(accepted=2, duplicates=1)
+    assert await rows(store) == {
+        ("g-1", T0, SEARCH): (1, 0, 0, 0, 0, 0),
+        ("g-1", T0, OTHER): (0, 0, 0, 1, 0, 0),
+        ("g-1", T0 + 10 * B, SEARCH): (1, 0, 0, 0, 0, 0),
+    }
+    # ...while a recent impression is still known.
+    await store.ingest([viewable("i-2", ts=T0 + 11 * B)])
+    assert await rows(store, start=T0 + B) == {("g-1", T0 + 10 * B, SEARCH): (1, 1, 0, 0, 0, 0)}
+
+
+async def test_api_keys_save_lookup_and_revoke(store: Store) -> None:
+    alice = ApiKey("k-1", "a" * 64, "alice shop", ("s-1", "s-2"), False, created=T0)
+    admin = ApiKey("k-2", "b" * 64, "importer", (), True, created=T0 + 1)
+    await store.save_key(admin)
+    await store.save_key(alice)
+    assert await store.keys() == [alice, admin]
+    assert await store.key_by_hash("a" * 64) == alice
+    assert await store.key_by_hash("c" * 64) is None
+    assert await store.revoke_key("k-1", T0 + 5) is True
+    assert await store.revoke_key("k-1", T0 + 9) is True
+    assert await store.revoke_key("k-404", T0 + 5) is False
+    revoked = await store.key_by_hash("a" * 64)
+    assert revoked is not None and revoked.revoked == T0 + 5
+    assert [k.revoked for k in await store.keys()] == [T0 + 5, None]
+
+
+async def test_ping_and_close_twice(store: Store) -> None:
+    assert await store.ping() is True
+    await store.close()
+    assert await store.ping() is False
+    await store.close()
+    with pytest.raises(StoreUnavailable):
+        await store.ingest([served("i-1")])
+
+
+async def test_data_survives_close_and_reopen(store_factory: Callable[[], Store]) -> None:
+    first = store_factory()
+    await first.open()
+    await first.ingest([served("i-1", seller="s-1"), viewable("i-1"), view("p-1")])
+    await first.save_key(ApiKey("k-1", "a" * 64, "alice", ("s-1",), False, created=T0))
+    await first.close()
+    again = store_factory()
+    await again.open()
+    try:
+        assert await again.ingest([click("i-1"), view("p-1")]) == IngestResult(2, 0)
+        assert await total(again) == Counts(served=1, viewable=1, clicks=1, views=1)
+        assert await again.seller_of(["g-1"]) == {"g-1": "s-1"}
+        assert [k.key_id for k in await again.keys()] == ["k-1"]
+    finally:
+        await again.close()
