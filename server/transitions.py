@@ -4,7 +4,7 @@ Every store runs the same rules, so "exactly once" is decided in one place:
 
 - an impression (gig, imp) is served once, whatever event first names it;
 - it becomes viewable at most once, on a `viewable` or a `click` event (MRC strong interaction);
-- it is clicked at most once; the click is filed under the click event's surface;
+- it is clicked at most once; the click is filed under the surface the tile was shown on;
 - a page view (gig, pv) is a view at most once;
 - all of an impression's counts go to the bucket of the event that first named it, so every
   bucket and every day keeps served >= viewable >= clicks.
@@ -13,7 +13,8 @@ Every store runs the same rules, so "exactly once" is decided in one place:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from .events import Event, EventType, Surface
 
@@ -25,8 +26,7 @@ def bucket_of(ts: int) -> int:
     return ts - ts % BUCKET_MS
 
 
-@dataclass(frozen=True, slots=True)
-class ImpressionState:
+class ImpressionState(NamedTuple):
     """What is known about one impression (one tile in one render)."""
 
     bucket: int
@@ -36,8 +36,7 @@ class ImpressionState:
     position: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RollupKey:
+class RollupKey(NamedTuple):
     """One rollup row: a gig, a 15-minute bucket, a surface."""
 
     gig: str
@@ -90,24 +89,40 @@ def apply_to_impression(
 ) -> tuple[ImpressionState, Delta]:
     """The impression after `event`, and what that adds to the rollups."""
     delta: Delta = {}
+    return _apply(before, event, delta), delta
+
+
+def _apply(before: ImpressionState | None, event: Event, delta: Delta) -> ImpressionState:
+    # The hot loop of every store: plain tuples and dict lookups, no per-event allocation
+    # beyond the new state.
     if before is None:
-        state = ImpressionState(bucket=bucket_of(event.ts), surface=event.surface or Surface.OTHER)
-        _counts(delta, event.gig, state.bucket, state.surface).served += 1
+        bucket = event.ts - event.ts % BUCKET_MS
+        surface = event.surface or Surface.OTHER
+        viewable = clicked = False
+        position = None
+        row = _counts(delta, event.gig, bucket, surface)
+        row.served += 1
     else:
-        state = before
-    home = (event.gig, state.bucket, state.surface)
-    if event.position is not None and state.position is None:
-        state = replace(state, position=event.position)
-        row = _counts(delta, *home)
-        row.position_sum += event.position
+        bucket, surface, viewable, clicked, position = before
+        row = None
+    kind = event.type
+    if event.position is not None and position is None:
+        position = event.position
+        row = row or _counts(delta, event.gig, bucket, surface)
+        row.position_sum += position
         row.position_count += 1
-    if event.type in (EventType.VIEWABLE, EventType.CLICK) and not state.viewable:
-        state = replace(state, viewable=True)
-        _counts(delta, *home).viewable += 1
-    if event.type is EventType.CLICK and not state.clicked:
-        state = replace(state, clicked=True)
-        _counts(delta, event.gig, state.bucket, event.surface or state.surface).clicks += 1
-    return state, delta
+    if kind is not EventType.SERVED and not viewable:
+        viewable = True
+        row = row or _counts(delta, event.gig, bucket, surface)
+        row.viewable += 1
+    if kind is EventType.CLICK and not clicked:
+        # Filed under the listing the tile was shown in, so every surface keeps
+        # served >= viewable >= clicks; the snippet copies that surface onto the click.
+        clicked = True
+        row = row or _counts(delta, event.gig, bucket, surface)
+        row.clicks += 1
+    after = ImpressionState(bucket, surface, viewable, clicked, position)
+    return before if before is not None and after == before else after
 
 
 def apply_page_view(event: Event) -> Delta:
@@ -134,26 +149,31 @@ def plan(
     """
     changed: dict[str, ImpressionState] = {}
     delta: Delta = {}
+    view = EventType.VIEW
     for event in events:
         if event.automated:
             continue
-        if event.type is EventType.VIEW:
-            key = page_view_key(event)
-            if key is not None:
+        if event.type is view:
+            if event.pv is not None:
+                key = f"{event.gig}\x1f{event.pv}"
                 if key in seen_page_views:
                     continue
                 seen_page_views.add(key)
-            merge(delta, apply_page_view(event))
+            bucket = event.ts - event.ts % BUCKET_MS
+            _counts(delta, event.gig, bucket, event.surface or Surface.OTHER).views += 1
             continue
-        ikey = impression_key(event)
+        ikey = f"{event.gig}\x1f{event.imp}"
         before = impressions.get(ikey)
-        after, more = apply_to_impression(before, event)
-        if after != before:
+        after = _apply(before, event, delta)
+        if after is not before:
             impressions[ikey] = after
             changed[ikey] = after
-        merge(delta, more)
     return changed, {k: v for k, v in delta.items() if not v.is_zero()}
 
 
 def _counts(delta: Delta, gig: str, bucket: int, surface: Surface) -> Counts:
-    return delta.setdefault(RollupKey(gig, bucket, surface), Counts())
+    key = RollupKey(gig, bucket, surface)
+    row = delta.get(key)
+    if row is None:
+        row = delta[key] = Counts()
+    return row
