@@ -12,7 +12,14 @@ from typing import Any
 
 from ..events import Event, EventType, Surface
 from ..metrics import RollupRow
-from ..transitions import Counts, ImpressionState, RollupKey, bucket_of, page_view_key
+from ..transitions import (
+    Counts,
+    ImpressionState,
+    RollupKey,
+    apply_to_impression,
+    bucket_of,
+    page_view_key,
+)
 
 Document = dict[str, Any]
 Pipeline = list[Document]
@@ -133,12 +140,25 @@ def impression_update(event: Event) -> Pipeline:
     }
     pipeline: Pipeline = [{"$set": first}]
     if clicked:
-        # The first click is filed under its own surface, else the impression's (as in
-        # transitions.apply_to_impression); kept so that rollups can be recomputed.
-        own = None if event.surface is None else event.surface.value
-        chosen = {"$ifNull": [{"$literal": own}, "$surface"]}
+        # Where the first click was counted, kept so that rollups can be recomputed.
+        own = click_surface(event)
+        chosen = "$surface" if own is None else {"$literal": own.value}
         pipeline.append({"$set": {"clicked_surface": {"$ifNull": ["$clicked_surface", chosen]}}})
     return pipeline
+
+
+def click_surface(event: Event) -> Surface | None:
+    """The surface `transitions` files this click under when its tile was shown on another
+    one: a surface of the event's own, or None for the tile's.
+
+    Asked of `transitions.apply_to_impression` itself, so the counting rule stays there.
+    """
+    shown = Surface.SEARCH if event.surface is Surface.OTHER else Surface.OTHER
+    state = ImpressionState(bucket_of(event.ts), shown, viewable=True)
+    for key, counts in apply_to_impression(state, event)[1].items():
+        if counts.clicks:
+            return None if key.surface is shown else key.surface
+    return None
 
 
 def impression_state(doc: Mapping[str, Any] | None) -> ImpressionState | None:

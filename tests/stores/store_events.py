@@ -7,7 +7,7 @@ from typing import Any
 
 from server.events import Event, EventType, Surface
 from server.stores import Store
-from server.transitions import BUCKET_MS, Counts, bucket_of
+from server.transitions import BUCKET_MS, Counts, ImpressionState, apply_to_impression, bucket_of
 
 T0 = bucket_of(1_763_800_000_000)
 B = BUCKET_MS
@@ -63,3 +63,15 @@ async def total(store: Store, gig: str = "g-1") -> Counts:
     for row in await store.rollups([gig], 0, FAR):
         counts.add(row.counts)
     return counts
+
+
+def click_row_surface(click_event: Event, shown_on: Surface) -> Surface:
+    """The surface a first click is filed under when its tile was shown on `shown_on`.
+
+    That choice (the click's own surface or the tile's) is the pure core's to make and
+    tests/unit pin it; store tests ask `transitions` rather than hard-code either answer.
+    """
+    state = ImpressionState(bucket_of(click_event.ts), shown_on, viewable=True)
+    _, delta = apply_to_impression(state, click_event)
+    (key,) = [key for key, counts in delta.items() if counts.clicks]
+    return key.surface

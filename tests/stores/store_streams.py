@@ -1,7 +1,8 @@
 """Random event streams, and a reference count written straight from the SPEC's rules.
 
-The reference does not use `transitions`: exactly once per impression, the first event naming
-an impression gives its bucket and surface, the first click its click surface.
+The reference does not use `transitions` to count: exactly once per impression, the first
+event naming an impression gives its bucket and surface. Only which surface a first click is
+filed under is asked of the core (`click_row_surface`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import random
 from server.events import Event, EventType, Surface
 from server.transitions import bucket_of
 
-from .store_events import T0, B, click, served, view, viewable
+from .store_events import T0, B, click, click_row_surface, served, view, viewable
 
 Key = tuple[str, int, Surface]
 GIGS = ("g-1", "g-2", "g-3")
@@ -33,7 +34,7 @@ def random_stream(rng: random.Random, size: int) -> list[Event]:
         elif roll < 0.55:
             e = viewable(imp, gig=gig, ts=ts, position=rng.choice([None, position]))
         elif roll < 0.7:
-            # Mostly the listing's surface; sometimes another (recorded under its own).
+            # Mostly the listing's surface; sometimes another one.
             on = surface if rng.random() < 0.8 else rng.choice(list(Surface))
             e = click(imp, on, gig=gig, ts=ts)
         else:
@@ -82,5 +83,6 @@ def reference_count(arrivals: list[Event]) -> dict[Key, list[int]]:
             home[1] += 1
         if e.type is EventType.CLICK and "clicked" not in imp:
             imp["clicked"] = True
-            row(e.gig, imp["bucket"], e.surface or imp["surface"])[2] += 1  # type: ignore[arg-type]
+            on = click_row_surface(e, imp["surface"])  # type: ignore[arg-type]
+            row(e.gig, imp["bucket"], on)[2] += 1  # type: ignore[arg-type]
     return {k: v for k, v in out.items() if any(v)}

@@ -12,9 +12,9 @@ from pymongo import ReturnDocument
 from server.events import Event, Surface
 from server.metrics import RollupRow
 from server.stores import mongo_pipelines as mp
-from server.transitions import Counts, ImpressionState, RollupKey
+from server.transitions import Counts, ImpressionState, RollupKey, apply_to_impression
 
-from .store_events import T0, B, click, served, view, viewable
+from .store_events import T0, B, click, click_row_surface, served, view, viewable
 
 MONGOMOCK_STAGES = {"$match", "$group", "$project", "$sort", "$facet", "$unwind", "$count"}
 KEY = RollupKey("g-1", T0, Surface.SEARCH)
@@ -106,11 +106,12 @@ def test_impression_update_keeps_the_first_value_of_everything(db: Any) -> None:
 
     assert apply(viewable("i-1", ts=T0 + B + 5)) is None
     assert apply(served("i-1", position=4)) == ImpressionState(T0 + B, Surface.OTHER, True)
-    assert apply(click("i-1", surface=Surface.HOMEPAGE)) == ImpressionState(
-        T0 + B, Surface.OTHER, viewable=True, position=4
-    )
+    first_click = click("i-1", surface=Surface.HOMEPAGE)
+    assert apply(first_click) == ImpressionState(T0 + B, Surface.OTHER, viewable=True, position=4)
     apply(click("i-1", surface=Surface.SEARCH, position=9))
     doc = db.impressions.find_one({"_id": "k"})
+    # The first click keeps the surface `transitions` filed it under.
+    filed_under = click_row_surface(first_click, Surface.OTHER).value
     assert doc == {
         "_id": "k",
         "gig": "g-1",
@@ -119,17 +120,21 @@ def test_impression_update_keeps_the_first_value_of_everything(db: Any) -> None:
         "position": 4,
         "viewable": True,
         "clicked": True,
-        "clicked_surface": "homepage",
+        "clicked_surface": filed_under,
     }
 
 
-def test_click_without_surface_is_filed_under_the_impression_surface() -> None:
-    event = click("i-1")
-    bare = Event(id=event.id, type=event.type, gig=event.gig, ts=event.ts, imp="i-1")
-    second_stage = mp.impression_update(bare)[1]["$set"]["clicked_surface"]
-    assert second_stage == {
-        "$ifNull": ["$clicked_surface", {"$ifNull": [{"$literal": None}, "$surface"]}]
-    }
+@pytest.mark.parametrize("surface", [None, *Surface])
+def test_click_surface_follows_transitions(surface: Surface | None) -> None:
+    event = click("i-1")._replace(surface=surface)
+    for shown in Surface:
+        state = ImpressionState(T0, shown, viewable=True)
+        (key,) = [k for k, c in apply_to_impression(state, event)[1].items() if c.clicks]
+        own = mp.click_surface(event)
+        assert key.surface == (shown if own is None else own)
+    chosen = mp.impression_update(event)[1]["$set"]["clicked_surface"]["$ifNull"][1]
+    own = mp.click_surface(event)
+    assert chosen == ("$surface" if own is None else {"$literal": own.value})
 
 
 def test_recount_pipelines_rebuild_rollup_rows(db: Any) -> None:

@@ -36,8 +36,8 @@ def batch() -> list[Event]:
     return [
         served("i-1", position=3),
         viewable("i-1", position=7),
-        click("i-1", surface=Surface.HOMEPAGE),
         click("i-1", surface=Surface.SEARCH),
+        click("i-1", surface=Surface.HOMEPAGE),
         served("i-2", surface=Surface.CATEGORY, position=1),
         click("i-3", surface=Surface.SEARCH),
         view("p-1"),
@@ -47,8 +47,8 @@ def batch() -> list[Event]:
 
 
 EXPECTED = {
-    ("g-1", T0, Surface.SEARCH): (2, 2, 1, 0, 3, 1),
-    ("g-1", T0, Surface.HOMEPAGE): (0, 0, 1, 1, 0, 0),
+    ("g-1", T0, Surface.SEARCH): (2, 2, 2, 0, 3, 1),
+    ("g-1", T0, Surface.HOMEPAGE): (0, 0, 0, 1, 0, 0),
     ("g-1", T0, Surface.CATEGORY): (1, 0, 0, 0, 1, 1),
     ("g-1", T0, Surface.OTHER): (0, 0, 0, 1, 0, 0),
 }
