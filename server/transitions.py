@@ -76,12 +76,12 @@ Delta = dict[RollupKey, Counts]
 
 def impression_key(event: Event) -> str:
     """The dedupe key of the impression an event is about."""
-    return f"{event.gig}\x1f{event.imp}"
+    return f"{event.imp}\x1f{event.gig}"
 
 
 def page_view_key(event: Event) -> str | None:
     """The dedupe key of the page load a `view` event is about (None without a `pv`)."""
-    return None if event.pv is None else f"{event.gig}\x1f{event.pv}"
+    return None if event.pv is None else f"{event.pv}\x1f{event.gig}"
 
 
 def apply_to_impression(
@@ -155,14 +155,14 @@ def plan(
             continue
         if event.type is view:
             if event.pv is not None:
-                key = f"{event.gig}\x1f{event.pv}"
+                key = f"{event.pv}\x1f{event.gig}"
                 if key in seen_page_views:
                     continue
                 seen_page_views.add(key)
             bucket = event.ts - event.ts % BUCKET_MS
             _counts(delta, event.gig, bucket, event.surface or Surface.OTHER).views += 1
             continue
-        ikey = f"{event.gig}\x1f{event.imp}"
+        ikey = f"{event.imp}\x1f{event.gig}"
         before = impressions.get(ikey)
         after = _apply(before, event, delta)
         if after is not before:

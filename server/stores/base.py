@@ -1,7 +1,7 @@
 """The store contract: what the collector and the API need from a database, and no more.
 
 Two implementations stand behind it: `sqlite.py` (embedded, the default) and `mongo.py`
-(production). `tests/test_store_contract.py` runs one suite against every store.
+(production). `tests/stores/test_store_contract.py` runs one suite against every store.
 """
 
 from __future__ import annotations

@@ -177,7 +177,7 @@ def impression_state(doc: Mapping[str, Any] | None) -> ImpressionState | None:
 def page_view_id(event: Event) -> str:
     """The page-view document of a `view`: its page load, or the event itself without `pv`."""
     key = page_view_key(event)
-    return key if key is not None else f"{event.gig}\x1f!{event.id}"  # "!" is in no pv
+    return key if key is not None else f"!{event.id}\x1f{event.gig}"  # "!" is in no pv
 
 
 def page_view_insert(event: Event) -> Document:

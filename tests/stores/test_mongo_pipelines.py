@@ -89,9 +89,9 @@ def test_match_buckets_lists_each_pair_once_in_order() -> None:
 
 
 def test_page_view_id_falls_back_to_the_event_id() -> None:
-    assert mp.page_view_id(view("p-1")) == "g-1\x1fp-1"
+    assert mp.page_view_id(view("p-1")) == "p-1\x1fg-1"
     no_pv = view(None)
-    assert mp.page_view_id(no_pv) == f"g-1\x1f!{no_pv.id}"
+    assert mp.page_view_id(no_pv) == f"!{no_pv.id}\x1fg-1"
 
 
 def test_impression_update_keeps_the_first_value_of_everything(db: Any) -> None:
