@@ -1,12 +1,178 @@
-"""Demo pages (placeholder until the snippet lands)."""
+"""Demo pages: a small fake marketplace carrying the snippet, to try it and to test it.
+
+A fixed catalogue of 120 gigs (12 sellers x 10) across 6 categories, so a search has 96
+results: 48 rendered by the server and 48 more behind "Load more".
+"""
 
 from __future__ import annotations
 
+import hashlib
+import html
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from string import Template
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from ..settings import Settings
 
+PAGE_SIZE = 48
+
+CATEGORIES = {
+    "logo-design": ("Logo design", "design a {} logo for your brand", 0),
+    "web-development": ("Web development", "build a {} website with a CMS", 210),
+    "video-editing": ("Video editing", "edit a {} video for YouTube", 20),
+    "copywriting": ("Copywriting", "write {} copy for your landing page", 280),
+    "voice-over": ("Voice over", "record a {} voice over in English", 330),
+    "data-analysis": ("Data analysis", "analyse your data with {} dashboards", 180),
+}
+STYLES = ["minimalist", "modern", "playful", "premium", "vintage", "bold", "clean", "sleek"]
+SELLERS = ["alice", "bob", "carol", "dave", "erin", "frank",
+           "grace", "heidi", "ivan", "judy", "mallory", "oscar"]
+SEARCHES = ["logo design", "website", "video editing", "voice over"]
+
+
+@dataclass(frozen=True)
+class Gig:
+    """One fake listing."""
+
+    gig_id: str
+    seller: str
+    category: str
+    title: str
+    price: int
+    hue: int
+
+    @property
+    def category_name(self) -> str:
+        return CATEGORIES[self.category][0]
+
+
+@cache
+def catalogue() -> dict[str, Gig]:
+    """All demo gigs by id: g-101 ... g-220."""
+    gigs: dict[str, Gig] = {}
+    slugs = list(CATEGORIES)
+    for n in range(120):
+        seller, category = SELLERS[n % 12], slugs[(n + n // 12) % 6]
+        _, pattern, hue = CATEGORIES[category]
+        gig_id = f"g-{101 + n}"
+        style = STYLES[(n * 5 + n // 12) % len(STYLES)]
+        title = "I will " + pattern.format(style)
+        gigs[gig_id] = Gig(gig_id, seller, category, title, 5 * (3 + (n * 7) % 40), hue + n % 5 * 8)
+    return gigs
+
+
+def search(query: str) -> list[Gig]:
+    """96 results: gigs matching a word of the query first, then the rest, in a stable order."""
+    words = {w for w in query.lower().split() if len(w) > 2}
+
+    def rank(gig: Gig) -> tuple[bool, str]:
+        text = f"{gig.title} {gig.category_name}".lower()
+        hit = any(w in text for w in words)
+        return (not hit, hashlib.sha1(f"{query}|{gig.gig_id}".encode()).hexdigest())
+
+    return sorted(catalogue().values(), key=rank)[: 2 * PAGE_SIZE]
+
+
+@cache
+def _template(name: str) -> Template:
+    return Template(files(__name__).joinpath(name).read_text(encoding="utf-8"))
+
+
+def _tiles(gigs: list[Gig]) -> str:
+    tile = _template("tile.html")
+    return "\n".join(
+        tile.substitute(
+            gig=g.gig_id, seller=g.seller, title=html.escape(g.title), price=g.price,
+            color=f"hsl({g.hue} 55% 45%)", category_name=g.category_name,
+        ).strip()
+        for g in gigs
+    )
+
+
+def _page(title: str, content: str, query: str = "") -> HTMLResponse:
+    categories = "".join(
+        f'<a href="/demo/category/{slug}">{name}</a>' for slug, (name, _, _) in CATEGORIES.items()
+    )
+    body = _template("layout.html").substitute(
+        title=html.escape(title), content=content, categories=categories,
+        query=html.escape(query),
+    )
+    return HTMLResponse(body)
+
+
+def _listing(heading: str, sub: str, surface: str, context: str, gigs: list[Gig],
+             more: list[Gig] | None = None, query: str = "") -> HTMLResponse:
+    more_html = _template("more.html").substitute(tiles=_tiles(more)) if more else ""
+    content = _template("listing.html").substitute(
+        heading=html.escape(heading), subheading=sub, surface=surface,
+        context=html.escape(context), tiles=_tiles(gigs), more=more_html,
+    )
+    return _page(heading, content, query)
+
 
 def demo_routes(settings: Settings) -> list[Route]:
-    """Demo routes (placeholder)."""
-    return []
+    """`/` and the `/demo/...` pages."""
+    key_note = ("the key is the server's GIGMETRICS_ADMIN_KEY" if settings.admin_key
+                else "set GIGMETRICS_ADMIN_KEY first: this server has no admin key")
+
+    async def index(request: Request) -> HTMLResponse:
+        gigs = catalogue()
+        content = _template("index.html").substitute(
+            searches=", ".join(f'<a href="/demo/search?q={q.replace(" ", "+")}">{q}</a>'
+                               for q in SEARCHES),
+            category_links=", ".join(f'<a href="/demo/category/{slug}">{name}</a>'
+                                     for slug, (name, _, _) in CATEGORIES.items()),
+            seller_links=", ".join(f'<a href="/demo/seller/{s}">{s}</a>' for s in SELLERS),
+            key_note=key_note,
+            tiles=_tiles([gigs[f"g-{101 + n * 9}"] for n in range(12)]),
+        )
+        return _page("Home", content)
+
+    async def search_page(request: Request) -> HTMLResponse:
+        query = request.query_params.get("q", "").strip()[:128]
+        results = search(query)
+        shown = f"for “{html.escape(query)}”" if query else "for everything"
+        return _listing(f"Results {shown}", f"{len(results)} services · surface search",
+                        "search", query, results[:PAGE_SIZE], results[PAGE_SIZE:], query)
+
+    async def category_page(request: Request) -> HTMLResponse:
+        slug = request.path_params["slug"]
+        if slug not in CATEGORIES:
+            raise HTTPException(404, f"no demo category {slug!r}; try {', '.join(CATEGORIES)}")
+        gigs = [g for g in catalogue().values() if g.category == slug]
+        return _listing(CATEGORIES[slug][0], f"{len(gigs)} services · surface category",
+                        "category", slug, gigs)
+
+    async def seller_page(request: Request) -> HTMLResponse:
+        seller = request.path_params["seller"]
+        gigs = [g for g in catalogue().values() if g.seller == seller]
+        if not gigs:
+            raise HTTPException(404, f"no demo seller {seller!r}; try {', '.join(SELLERS)}")
+        return _listing(f"{seller}'s gigs", "A seller's profile · surface user_page",
+                        "user_page", seller, gigs)
+
+    async def gig_page(request: Request) -> HTMLResponse:
+        gig = catalogue().get(request.path_params["gig"])
+        if gig is None:
+            raise HTTPException(404, "no such demo gig; ids run from g-101 to g-220")
+        others = [g for g in catalogue().values() if g.seller == gig.seller and g != gig][:4]
+        content = _template("gig.html").substitute(
+            gig=gig.gig_id, seller=gig.seller, title=html.escape(gig.title), price=gig.price,
+            color=f"hsl({gig.hue} 55% 45%)", category=gig.category,
+            category_name=gig.category_name, days=2 + gig.price % 5, tiles=_tiles(others),
+        )
+        return _page(gig.title, content)
+
+    return [
+        Route("/", index),
+        Route("/demo/search", search_page),
+        Route("/demo/category/{slug}", category_page),
+        Route("/demo/seller/{seller}", seller_page),
+        Route("/demo/gig/{gig}", gig_page),
+    ]

@@ -1,0 +1,67 @@
+// Wiring: when to count (first visible, each bfcache restore) and what each render sends.
+
+import { config } from "./config.js";
+import { queue, uid } from "./queue.js";
+import { tiles } from "./tiles.js";
+import { viewability, visible } from "./viewability.js";
+import { CLICK_SURFACES, clicks, notes } from "./navigation.js";
+
+if (!window.gigmetrics) {
+  const q = queue(config());
+  let started, pageView;
+
+  const found = tiles((el, [tile, list], position) => {
+    q.push("served", { ...tile, ...list, pv: pageView, position });
+    seen.observe(el);
+  });
+
+  const seen = viewability((el) => q.push("viewable", found.get(el)[0]));
+
+  // One render: a page view id, fresh impressions for every tile, a view on a gig page.
+  const render = () => {
+    pageView = uid();
+    found.reset();
+    seen.reset();
+    found.scan();
+    const page = document.querySelector("[data-gm-page-gig]");
+    const gig = page?.dataset.gmPageGig;
+    if (gig && !notes(gig)) q.push("view", { gig, seller: page.dataset.gmSeller, pv: pageView });
+  };
+
+  const start = () => {
+    if (started || document.prerendering || !visible()) return;
+    started = 1;
+    found.watch();
+    clicks((el) => {
+      const record = found.get(el);
+      if (!record) return;
+      const [tile, list] = record;
+      // Every click is sent and noted (two ctrl-clicks open two pages); the server keeps one
+      // click per impression.
+      if (CLICK_SURFACES.includes(list.surface)) notes(tile.gig, 1);
+      q.push("click", { ...tile, ...list });
+      q.flush();
+    });
+    addEventListener("pageshow", (e) => e.persisted && render());
+    render();
+  };
+
+  window.gigmetrics = {
+    flush: q.flush,
+    scan: () => started && found.scan(),
+    skipped: q.skipped,
+  };
+
+  // A prerendering page or a background tab counts nothing until it is first seen.
+  start();
+  if (!started) q.skip("hidden");
+  document.addEventListener("prerenderingchange", start);
+  document.addEventListener("visibilitychange", () => {
+    start();
+    seen.wake();
+    if (!visible()) q.flush();
+  });
+  // Queued events leave when the page is hidden or left; never on `unload`, which breaks the
+  // back/forward cache and does not fire on mobile.
+  addEventListener("pagehide", q.flush);
+}

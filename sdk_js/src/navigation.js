@@ -1,0 +1,43 @@
+// Clicks on tiles, and whether a gig page load was one of them.
+//
+// A click on a click surface leaves a note (gig, time) in localStorage; the gig page sends a
+// `view` only when it finds no matching note, and consumes the note it finds. Every load not
+// explained by a note is a view: direct arrivals, other surfaces, reloads, bfcache restores.
+
+const KEY = "gigmetrics_notes";
+export const NOTE_MS = 30 * 60 * 1000;
+export const MAX_NOTES = 50;
+export const CLICK_SURFACES = ["search", "category"];
+
+// Pure: note a click on `gig` at `now` (add), or look for one and use it up. Returns [whether
+// a note was used up, the notes to keep]: younger than 30 minutes, the newest 50.
+export function update(notes, gig, now, add) {
+  notes = notes.filter((n) => now - n[1] < NOTE_MS);
+  const i = add ? -1 : notes.findIndex((n) => n[0] == gig);
+  add ? notes.push([gig, now]) : i < 0 || notes.splice(i, 1);
+  return [i >= 0, notes.slice(-MAX_NOTES)];
+}
+
+// The same against localStorage. When storage is full or disabled, nothing is noted and a
+// load counts as a view.
+export function notes(gig, add) {
+  try {
+    const [found, keep] = update(JSON.parse(localStorage[KEY] || "[]"), gig, Date.now(), add);
+    localStorage[KEY] = JSON.stringify(keep);
+    return found;
+  } catch (e) {
+    return false;
+  }
+}
+
+// Capture phase, so a page's own handlers (stopPropagation, routers) cannot hide the click;
+// nothing is delayed or prevented. auxclick brings the middle button; ctrl/cmd-clicks are
+// plain clicks.
+export function clicks(onClick) {
+  const handle = (e) => {
+    const tile = e.button < 2 && e.target.closest && e.target.closest("[data-gm-gig]");
+    if (tile) onClick(tile);
+  };
+  addEventListener("click", handle, true);
+  addEventListener("auxclick", handle, true);
+}

@@ -1,0 +1,55 @@
+// Finds listings and their gig tiles, numbers tiles per listing and keeps one record per
+// tile per render. Tiles added later are found from the mutation records, never by
+// rescanning the document.
+
+import { uid } from "./queue.js";
+
+const TILE = "[data-gm-gig]";
+const SURFACE = /^(search|category|homepage|user_page)$/;
+
+// Listing order, 1-based and continuing across "load more", unless the page gives one.
+export function position(counts, list, given) {
+  const n = (counts.get(list) || 0) + 1;
+  counts.set(list, n);
+  return (given |= 0) > 0 ? given : n;
+}
+
+export function tiles(onTile) {
+  let records, counts;
+
+  const add = (el) => {
+    if (records.has(el)) return;
+    const list = el.closest("[data-gm-list]");
+    const data = el.dataset;
+    const surface = list?.dataset.gmList;
+    // [what every event of the tile names, the listing's fields that served and click add]
+    const record = [
+      { gig: data.gmGig, seller: data.gmSeller, imp: uid() },
+      {
+        // Unknown surfaces become "other"; context is capped like the server's.
+        surface: SURFACE.test(surface) ? surface : "other",
+        context: list?.dataset.gmContext?.slice(0, 128),
+      },
+    ];
+    records.set(el, record);
+    onTile(el, record, position(counts, list, data.gmPosition));
+  };
+
+  const scan = (root = document.documentElement) => {
+    if (root.matches(TILE)) add(root);
+    root.querySelectorAll(TILE).forEach(add);
+  };
+
+  const reset = () => {
+    records = new WeakMap();
+    counts = new Map();
+  };
+
+  const watch = () =>
+    new MutationObserver((mutations) => {
+      for (const m of mutations) for (const node of m.addedNodes) if (node.nodeType == 1) scan(node);
+    }).observe(document.documentElement, { childList: true, subtree: true });
+
+  reset();
+  return { scan, reset, watch, get: (el) => records.get(el) };
+}
