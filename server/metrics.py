@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -160,3 +160,18 @@ def totals(
             counted_clicks(row.counts, row.surface, click_surfaces)
         )
     return {gig: Metrics.of(counts) for gig, counts in sums.items()}
+
+
+def sum_spans(rows: Iterable[RollupRow], edges: Sequence[int]) -> list[RollupRow]:
+    """Rows summed per (gig, span, surface) for spans `[edges[i], edges[i+1])`; rows outside
+    every span are dropped and a summed row's bucket is its span's start."""
+    sums: dict[tuple[str, int, Surface], Counts] = {}
+    if len(edges) < 2:
+        return []
+    first, last = edges[0], edges[-1]
+    for row in rows:
+        if not first <= row.bucket < last:
+            continue
+        start = edges[bisect.bisect_right(edges, row.bucket) - 1]
+        sums.setdefault((row.gig, start, row.surface), Counts()).add(row.counts)
+    return [RollupRow(gig, at, surface, counts) for (gig, at, surface), counts in sums.items()]

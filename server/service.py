@@ -82,10 +82,12 @@ class MetricsService:
         return {gig: found.get(gig, Metrics()) for gig in gigs}
 
     async def reports(self, gigs: Sequence[str], span: Span) -> dict[str, GigReport]:
-        """Each gig's totals, daily series and surfaces over the window: one store read."""
+        """Each gig's totals, daily series and surfaces over the window: one store read of
+        per-day sums."""
         if not gigs:
             return {}
-        rows = await self.store.rollups(gigs, span.window.start, span.window.end)
+        edges = [*span.window.day_starts, span.window.end]
+        rows = await self.store.span_totals(gigs, edges)
         by_gig: dict[str, list[RollupRow]] = {gig: [] for gig in gigs}
         for row in rows:
             if row.gig in by_gig:

@@ -72,6 +72,11 @@ class Store(Protocol):
     async def surface_totals(self, gigs: Sequence[str], start: int, end: int) -> list[RollupRow]:
         """Rows summed per (gig, surface) over `start <= bucket < end`; `bucket` is `start`."""
 
+    async def span_totals(self, gigs: Sequence[str], edges: Sequence[int]) -> list[RollupRow]:
+        """Rows summed per (gig, span, surface) for the spans `[edges[i], edges[i+1])`;
+        a row's `bucket` is its span's start. Days of a window are spans: a daily series then
+        reads days x surfaces sums, not every 15-minute row."""
+
     async def gigs_of_sellers(self, sellers: Sequence[str] | None) -> list[str]:
         """Gig ids seen with one of these sellers (all gigs for None), sorted."""
 

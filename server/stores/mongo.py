@@ -24,7 +24,7 @@ from pymongo.errors import PyMongoError
 
 from ..errors import StoreUnavailable
 from ..events import Event, Rejection
-from ..metrics import RollupRow
+from ..metrics import RollupRow, sum_spans
 from ..transitions import bucket_of
 from . import mongo_ingest
 from . import mongo_pipelines as mp
@@ -133,6 +133,12 @@ class MongoStore:
             self._live(), "rollups", mp.surface_totals(gigs, start, end)
         )
         return [mp.surface_total_row(doc, start) for doc in docs]
+
+    async def span_totals(self, gigs: Sequence[str], edges: Sequence[int]) -> list[RollupRow]:
+        """Rows summed per (gig, span, surface); bucket is the span's start."""
+        if len(edges) < 2:
+            return []
+        return sum_spans(await self.rollups(gigs, edges[0], edges[-1]), edges)
 
     async def gigs_of_sellers(self, sellers: Sequence[str] | None) -> list[str]:
         """Gig ids seen with one of these sellers (every gig for None), sorted."""

@@ -5,6 +5,7 @@ commit (`sqlite_writer.py`), reads use a connection per thread beside it (WAL).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import sqlite3
@@ -24,6 +25,7 @@ from .sqlite_writer import Writer, connect
 T = TypeVar("T")
 
 REJECTIONS_KEPT = 100_000
+COUNT_COLUMNS = ("served", "viewable", "clicks", "views", "position_sum", "position_count")
 PURGE_CHUNK = 5_000
 
 
@@ -79,15 +81,27 @@ class SQLiteStore:
 
     async def surface_totals(self, gigs: Sequence[str], start: int, end: int) -> list[RollupRow]:
         """Rows summed per (gig, surface) over the window; `bucket` is `start`."""
-        sums = ", ".join(
-            f"SUM({name})"
-            for name in ("served", "viewable", "clicks", "views", "position_sum", "position_count")
-        )
+        sums = ", ".join(f"SUM({name})" for name in COUNT_COLUMNS)
         sql = (
             f"SELECT gig, {int(start)}, surface, {sums} FROM rollups WHERE gig IN ({{marks}}) "
             "AND bucket >= ? AND bucket < ? GROUP BY gig, surface"
         )
         return await self._read(lambda c: _rows(c, sql, gigs, (start, end)))
+
+    async def span_totals(self, gigs: Sequence[str], edges: Sequence[int]) -> list[RollupRow]:
+        """Rows summed per (gig, span, surface) in SQL: one primary-key range scan per span
+        and gig, and only the sums cross into Python."""
+        if len(edges) < 2:
+            return []
+        spans = ",".join(f"({int(s)},{int(e)})" for s, e in itertools.pairwise(edges))
+        sums = ", ".join(f"SUM(r.{name})" for name in COUNT_COLUMNS)
+        sql = (
+            f"WITH spans(s, e) AS (VALUES {spans}) "
+            f"SELECT r.gig, spans.s, r.surface, {sums} FROM spans JOIN rollups r "
+            "ON r.gig IN ({marks}) AND r.bucket >= spans.s AND r.bucket < spans.e "
+            "AND r.bucket >= ? AND r.bucket < ? GROUP BY r.gig, spans.s, r.surface"
+        )
+        return await self._read(lambda c: _rows(c, sql, gigs, (edges[0], edges[-1])))
 
     async def gigs_of_sellers(self, sellers: Sequence[str] | None) -> list[str]:
         """Gig ids seen with one of these sellers (every gig for None), sorted."""

@@ -63,7 +63,7 @@ def test_a_store_outage_says_so(api: Api, monkeypatch: pytest.MonkeyPatch) -> No
     async def down(*args: Any) -> Any:
         raise StoreUnavailable("the store did not answer in time: retry later")
 
-    monkeypatch.setattr(api.store, "rollups", down)
+    monkeypatch.setattr(api.store, "span_totals", down)
     error = api.error('{ gigMetrics(gigId: "g-1") { clicks daily { clicks } } }')
     assert error["message"] == "the store did not answer in time: retry later"
     assert error["extensions"]["code"] == "STORE_UNAVAILABLE"

@@ -180,10 +180,10 @@ def test_a_page_of_20_gigs_reads_the_store_once_per_kind(
     assert len(edges) == 20 and len(data["topGigs"]["edges"]) == 20
     assert all(len(e["node"]["daily"]) == 31 and len(e["node"]["bySurface"]) == 5 for e in edges)
     assert sum(d["servedImpressions"] for d in edges[1]["node"]["daily"]) == 2
-    assert store.calls["rollups"] == 1  # both lists' pages, one read (same window)
+    assert store.calls["span_totals"] == 1  # both lists' pages, one read (same window)
     assert store.calls["surface_totals"] == 2  # one per list
     assert store.calls["gigs_of_sellers"] == 2
     assert store.calls["key_by_hash"] == 0  # the admin key is not a stored key
-    assert len(store.args["rollups"][0][0]) == 20 + 20 - len(
+    assert len(store.args["span_totals"][0][0]) == 20 + 20 - len(
         {e["node"]["gigId"] for e in edges} & {e["node"]["gigId"] for e in data["topGigs"]["edges"]}
     )

@@ -153,6 +153,40 @@ async def test_rollups_window_is_half_open(store: Store) -> None:
     assert await store.rollups([], 0, T0 + 9 * B) == []
 
 
+async def test_span_totals_sum_each_span_gig_and_surface(store: Store) -> None:
+    await store.ingest(
+        [
+            served("i-0", ts=T0 - B),  # before the first span
+            served("i-1", position=2),
+            served("i-2", ts=T0 + B, position=4),
+            click("i-2", ts=T0 + B),
+            served("i-3", surface=CATEGORY, ts=T0 + 2 * B),
+            served("i-4", ts=T0 + 3 * B),
+            served("i-5", ts=T0 + 4 * B),  # at the last edge: outside
+            served("i-6", gig="g-2", surface=HOMEPAGE, ts=T0 + 3 * B),
+            view("p-1", gig="g-2", ts=T0 + B),
+            served("i-7", gig="g-3"),  # not asked for
+        ]
+    )
+    edges = [T0, T0 + 2 * B, T0 + 4 * B]  # spans [T0, T0+2B) and [T0+2B, T0+4B)
+    found = await store.span_totals(["g-1", "g-2"], edges)
+    got = {
+        (r.gig, r.bucket, r.surface): (r.counts.served, r.counts.clicks, r.counts.views,
+                                        r.counts.position_sum)
+        for r in found
+    }
+    assert len(found) == len(got)
+    assert got == {
+        ("g-1", T0, SEARCH): (2, 1, 0, 6),
+        ("g-1", T0 + 2 * B, CATEGORY): (1, 0, 0, 0),
+        ("g-1", T0 + 2 * B, SEARCH): (1, 0, 0, 0),
+        ("g-2", T0, OTHER): (0, 0, 1, 0),
+        ("g-2", T0 + 2 * B, HOMEPAGE): (1, 0, 0, 0),
+    }
+    assert await store.span_totals(["g-1"], [T0]) == []
+    assert await store.span_totals(["g-none"], edges) == []
+
+
 async def test_surface_totals_group_by_gig_and_surface(store: Store) -> None:
     await store.ingest(
         [
