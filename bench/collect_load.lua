@@ -1,5 +1,6 @@
 -- wrk script: every request is a fresh /collect batch of 20 events (12 served, 5 viewable,
--- 2 clicks, 1 view) with unique ids, as a listing page's snippet would send them.
+-- 2 clicks, 1 view) with unique ids, as a listing page's snippet would send them. Ids are
+-- built like the snippet's: a time prefix (ms) and random characters.
 local counter = 0
 local prefix = "x"
 
@@ -8,11 +9,16 @@ function init(args)
   prefix = string.format("%08x", math.random(0, 0x7fffffff))
 end
 
+local function rid()
+  return string.format("%08x%08x", math.random(0, 0x7fffffff), math.random(0, 0x7fffffff))
+end
+
 function request()
   counter = counter + 1
   local now = os.time() * 1000
   local ts = now - 1500
-  local pv = prefix .. "-" .. counter
+  -- the time part: wall-clock ms (os.time is whole seconds, counter breaks ties)
+  local pv = string.format("%011x", now + counter % 1000) .. rid()
   local parts = {}
   for i = 1, 12 do
     parts[#parts + 1] = string.format(
