@@ -160,11 +160,9 @@ def _transaction(
                 conn.execute("ROLLBACK")
         except sqlite3.Error:
             pass  # the connection already dropped the transaction
-        for job in jobs:
-            _resolve(job, exc)
+        _resolve(jobs, exc)
         return
-    for job in jobs:
-        _resolve(job, None)
+    _resolve(jobs, None)
 
 
 def _ingest_jobs(conn: sqlite3.Connection, jobs: list[_Job]) -> None:
@@ -179,10 +177,23 @@ def _call_job(conn: sqlite3.Connection, jobs: list[_Job]) -> None:
         job.result = job.call(conn)
 
 
-def _resolve(job: _Job, error: BaseException | None) -> None:
-    # RuntimeError: the caller's event loop is gone, so nobody is waiting any more.
-    with contextlib.suppress(RuntimeError):
-        job.loop.call_soon_threadsafe(_settle, job.future, job.result, error)
+Settled = list[tuple[asyncio.Future[Any], Any]]
+
+
+def _resolve(jobs: list[_Job], error: BaseException | None) -> None:
+    # One wake-up per event loop for the whole group, not one per job.
+    by_loop: dict[asyncio.AbstractEventLoop, Settled] = {}
+    for job in jobs:
+        by_loop.setdefault(job.loop, []).append((job.future, job.result))
+    for loop, settled in by_loop.items():
+        # RuntimeError: the caller's event loop is gone, so nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle_all, settled, error)
+
+
+def _settle_all(settled: Settled, error: BaseException | None) -> None:
+    for future, result in settled:
+        _settle(future, result, error)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
