@@ -10,10 +10,15 @@ if (!window.gigmetrics) {
   const q = queue(config());
   let started, pageView;
 
-  const found = tiles((el, [tile, list], position) => {
-    q.push("served", { ...tile, ...list, pv: pageView, position });
-    seen.observe(el);
-  });
+  const found = tiles(
+    (el, [tile, list], position) => {
+      q.push("served", { ...tile, ...list, pv: pageView, position });
+      seen.observe(el);
+    },
+    // A gig's own page: a view, unless a noted click explains this load. Its own page-view id,
+    // so a single-page app that shows the same gig again counts again.
+    ({ gmPageGig: gig, gmSeller: seller }) => notes(gig) || q.push("view", { gig, seller, pv: uid() })
+  );
 
   const seen = viewability((el) => q.push("viewable", found.get(el)[0]));
 
@@ -23,9 +28,6 @@ if (!window.gigmetrics) {
     found.reset();
     seen.reset();
     found.scan();
-    const page = document.querySelector("[data-gm-page-gig]");
-    const gig = page?.dataset.gmPageGig;
-    if (gig && !notes(gig)) q.push("view", { gig, seller: page.dataset.gmSeller, pv: pageView });
   };
 
   const start = () => {

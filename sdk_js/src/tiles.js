@@ -1,10 +1,11 @@
-// Finds listings and their gig tiles, numbers tiles per listing and keeps one record per
-// tile per render. Tiles added later are found from the mutation records, never by
+// Finds gig tiles (and a gig page's own element), numbers tiles per listing and keeps one
+// record per element per render. Elements added later (load more, a script that runs before
+// the page is parsed, client-side rendering) are found from the mutation records, never by
 // rescanning the document.
 
 import { uid } from "./queue.js";
 
-const TILE = "[data-gm-gig]";
+const FIND = "[data-gm-gig],[data-gm-page-gig]";
 const SURFACE = /^(search|category|homepage|user_page)$/;
 
 // Listing order, 1-based and continuing across "load more", unless the page gives one.
@@ -14,11 +15,12 @@ export function position(counts, list, given) {
   return (given |= 0) > 0 ? given : n;
 }
 
-export function tiles(onTile) {
+export function tiles(onTile, onPage) {
   let records, counts;
 
   const add = (el) => {
     if (records.has(el)) return;
+    if (el.dataset.gmPageGig) return records.set(el, 0), onPage(el.dataset);
     const list = el.closest("[data-gm-list]");
     const data = el.dataset;
     const surface = list?.dataset.gmList;
@@ -36,8 +38,8 @@ export function tiles(onTile) {
   };
 
   const scan = (root = document.documentElement) => {
-    if (root.matches(TILE)) add(root);
-    root.querySelectorAll(TILE).forEach(add);
+    if (root.matches(FIND)) add(root);
+    root.querySelectorAll(FIND).forEach(add);
   };
 
   const reset = () => {

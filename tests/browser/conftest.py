@@ -377,9 +377,10 @@ class Site:
     def url(self, path: str) -> str:
         return f"{self.relay.origin}/t/{self.token}/{path}"
 
-    def add(self, path: str, body: str, *, head: str = "", script: str = "",
+    def add(self, path: str, body: str, *, head: str = "", script: str = "defer",
             style: str = "", endpoint: bool = True) -> str:
-        """Serve a page carrying the snippet at `path`; returns its URL."""
+        """Serve a page carrying the snippet (in <head>, `defer` unless `script` says otherwise)
+        at `path`; returns its URL."""
         if endpoint:
             script = f'data-endpoint="{self.relay.origin}/collect" {script}'
         self.relay.pages[f"/t/{self.token}/{path}"] = f"""<!doctype html>
@@ -387,7 +388,7 @@ class Site:
 <style>body {{ margin: 0; font: 14px sans-serif; }}
 .tile {{ display: block; width: 200px; height: 150px; background: #9cf; }}
 {style}</style>
-<script src="{self.server.url}/sdk.js" defer {script}></script>{head}</head>
+<script src="{self.server.url}/sdk.js" {script}></script>{head}</head>
 <body>{body}</body></html>"""
         return self.url(path)
 

@@ -70,11 +70,44 @@ def test_a_prerendered_page_counts_nothing_until_activated(
     wait_in_page(page, "await sleep(1300);")
     beacons.flush()
     beacons.wait_event("viewable", tile)
-    [view] = beacons.events("view", page_gig)
-    [served] = beacons.events("served", tile)
-    assert served["pv"] == view["pv"]
+    assert len(beacons.events("view", page_gig)) == 1
+    assert len(beacons.events("served", tile)) == 1
     server.eventually(lambda: check(server.gig(page_gig), views=1))
     check(server.gig(tile), served=1, viewable=1)
+
+
+def test_a_snippet_that_runs_before_the_page_is_parsed_still_finds_everything(
+    page: Page, site: Site, beacons: Beacons, server: Server
+) -> None:
+    page_gig = site.gig("early-page")
+    gigs = [site.gig(f"early{i}") for i in range(3)]
+    # A plain <script> in <head>: it runs before <body> exists.
+    page.goto(site.add("p", f'<main data-gm-page-gig="{page_gig}"></main>'
+                       '<section data-gm-list="search">' + tiles(gigs) + "</section>",
+                       script=""))
+    beacons.flush()
+    beacons.wait_event("view", page_gig)
+    served = beacons.wait_event("served", count=3)
+    assert [e["position"] for e in served] == [1, 2, 3]
+    server.eventually(lambda: check(server.gig(page_gig), views=1))
+    check(server.gig(gigs[2]), served=1)
+
+
+def test_a_gig_page_rendered_client_side_is_a_view(
+    page: Page, site: Site, beacons: Beacons, server: Server
+) -> None:
+    first, second = site.gig("spa-first"), site.gig("spa-second")
+    page.goto(site.add("p", f'<div id="app"><main data-gm-page-gig="{first}"></main></div>'))
+    # A single-page app swaps in another gig's page.
+    page.evaluate(f"""() => document.getElementById('app').innerHTML =
+        '<main data-gm-page-gig="{second}"></main>'""")
+    beacons.flush()
+    beacons.wait_event("view", second)
+    [first_view] = beacons.events("view", first)
+    [second_view] = beacons.events("view", second)
+    assert first_view["pv"] != second_view["pv"]  # each gig page shown is its own page view
+    server.eventually(lambda: check(server.gig(second), views=1))
+    check(server.gig(first), views=1)
 
 
 def test_viewability_needs_no_scroll_listeners_and_no_polling(

@@ -59,7 +59,7 @@ def test_global_privacy_control_is_respected_when_the_site_asks(
     tile, page_gig = site.gig("gpc"), site.gig("gpc-page")
     page.add_init_script("Object.defineProperty(Navigator.prototype, 'globalPrivacyControl',"
                          " { get: () => true })")
-    page.goto(listing_and_gig_page(site, tile, page_gig, script="data-respect-gpc"))
+    page.goto(listing_and_gig_page(site, tile, page_gig, script="defer data-respect-gpc"))
 
     skipped = nothing_sent(page, beacons, server, tile, page_gig)
     assert skipped["gpc"] >= 4

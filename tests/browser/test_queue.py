@@ -82,7 +82,7 @@ def test_beacons_are_text_plain_json_in_the_pinned_shape(
     [view] = beacons.events("view")
     assert set(view) == {"id", "type", "gig", "seller", "pv", "ts"}
     assert served["imp"] == viewable["imp"] == click["imp"]
-    assert served["pv"] == view["pv"]
+    assert served["pv"] != view["pv"]  # the listing's render and the gig page's own view
     ids = [e["id"] for e in beacons.events()] + [served["imp"], served["pv"]]
     assert all(len(i) >= 16 and i.replace("-", "").replace("_", "").isalnum() for i in ids)
     server.eventually(lambda: check(server.gig(tile), served=1, viewable=1, clicks=1))
