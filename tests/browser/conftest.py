@@ -131,7 +131,7 @@ def surface(metrics: dict[str, Any], name: str) -> dict[str, Any]:
     return next(s for s in metrics["bySurface"] if s["surface"] == name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("browser-server")
     port = _free_port()
@@ -241,14 +241,16 @@ class SiteServer:
         self.http.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site_server(server: Server) -> Iterator[SiteServer]:
     site = SiteServer(server.url)
     yield site
     site.close()
 
 
-@pytest.fixture(scope="session")
+# Package scope: the sync API keeps an event loop running until it stops, and tests after
+# these ones call asyncio.run().
+@pytest.fixture(scope="package")
 def playwright_instance() -> Iterator[Playwright]:
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
@@ -261,14 +263,14 @@ def launch(pw: Playwright, args: list[str], **options: Any) -> Browser:
     return pw.chromium.launch(executable_path=CHROMIUM, args=args, **options)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     browser = launch(playwright_instance, HUMAN_ARGS)
     yield browser
     browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def bfcache_browser(playwright_instance: Playwright) -> Iterator[Browser]:
     """Playwright turns the back/forward cache off by default; this one keeps it."""
     browser = launch(playwright_instance, HUMAN_ARGS,
