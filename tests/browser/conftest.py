@@ -464,6 +464,10 @@ EMULATE_VISIBILITY = """
     { configurable: true, get: () => window.__gmVisibility != "visible" });
   Object.defineProperty(Document.prototype, "prerendering",
     { configurable: true, get: () => window.__gmPrerendering });
+  window.__gmSetVisibility = (state) => {
+    window.__gmVisibility = state;
+    document.dispatchEvent(new Event("visibilitychange"));
+  };
 })();
 """
 
@@ -473,11 +477,7 @@ def emulate_visibility(page: Page, state: str = "visible", prerendering: bool = 
 
 
 def set_visibility(page: Page, state: str) -> None:
-    page.evaluate(
-        """state => { window.__gmVisibility = state;
-                      document.dispatchEvent(new Event("visibilitychange")); }""",
-        state,
-    )
+    page.evaluate("state => window.__gmSetVisibility(state)", state)
 
 
 def activate_prerender(page: Page) -> None:
