@@ -217,7 +217,7 @@ def _parse_event(
             raise _Reject(
                 f"context: {len(context)} characters is over the limit of {MAX_CONTEXT_CHARS}"
             )
-        if not _is_unicode(context):
+        if not context.isascii() and not _is_unicode(context):
             raise _Reject("context: not valid Unicode text (it holds a lone surrogate)")
     position = get("position")
     if position is not None and (type(position) is not int or not 1 <= position <= MAX_POSITION):
@@ -234,7 +234,7 @@ def _parse_event(
 def _event_time(ts: Any, sent_at: float | None, received: int) -> int:
     if ts is None:
         raise _Reject("ts: required (epoch milliseconds when the event happened)")
-    if not _is_number(ts):
+    if not (type(ts) is int and -_MAX_MS < ts < _MAX_MS) and not _is_number(ts):
         kind = _json_kind(ts)
         if kind == "a number":
             raise _Reject(f"ts: {_shown(ts)} is not a usable epoch-milliseconds value")
@@ -255,6 +255,9 @@ def _bad_text(name: str, value: Any, rule: str) -> NoReturn:
     if value is None:
         raise _Reject(f"{name}: required ({rule})")
     raise _Reject(f"{name}: {_shown(value)} is not {rule}")
+
+
+_MAX_MS = 10**15
 
 
 def _is_number(value: Any) -> bool:

@@ -54,7 +54,12 @@ CREATE TABLE IF NOT EXISTS rejections (
 """
 
 INSERT_REJECTION = "INSERT INTO rejections (received, idx, reason, raw) VALUES (?,?,?,?)"
-INSERT_EVENT = "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+# Columns in `Event`'s field order, so the NamedTuples bind as they are (their enums are
+# str subclasses, stored as their text).
+INSERT_EVENT = (
+    "INSERT INTO events (id, type, gig, ts, seller, imp, pv, surface, context, position, "
+    "automated) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+)
 UPSERT_IMPRESSION = (
     "INSERT INTO impressions VALUES (?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET "
     "viewable=excluded.viewable, clicked=excluded.clicked, position=excluded.position"
@@ -103,7 +108,7 @@ def ingest_group(conn: sqlite3.Connection, batches: Sequence[Batch]) -> list[Ing
 
 
 def _count(conn: sqlite3.Connection, new: list[Event]) -> None:
-    conn.executemany(INSERT_EVENT, [_event_row(e) for e in new])
+    conn.executemany(INSERT_EVENT, new)
     counted = [e for e in new if not e.automated]
     impressions = _load_impressions(
         conn, {impression_key(e) for e in counted if e.type is not EventType.VIEW}
@@ -147,23 +152,6 @@ def _count(conn: sqlite3.Connection, new: list[Event]) -> None:
         ],
     )
     conn.executemany(UPSERT_GIG, _gig_rows(counted))
-
-
-def _event_row(e: Event) -> tuple[Any, ...]:
-    surface = None if e.surface is None else e.surface.value
-    return (
-        e.id,
-        e.gig,
-        e.type.value,
-        e.ts,
-        e.imp,
-        e.pv,
-        surface,
-        e.context,
-        e.position,
-        e.seller,
-        int(e.automated),
-    )
 
 
 def _gig_rows(events: Iterable[Event]) -> list[tuple[str, str | None, int]]:
