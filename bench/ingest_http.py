@@ -2,9 +2,10 @@
 
     python bench/ingest_http.py [--seconds 10] [--connections 32]
 
-Needs `wrk` (Debian package). Both servers run the same uvicorn setup (uvloop + httptools when
+Needs `wrk` (Debian package). All servers run the same uvicorn setup (uvloop + httptools when
 installed, one worker) on 127.0.0.1; the load is the same wrk script (batches of 20 events with
-unique ids). Prints events/s, p50/p99 latency, and the ratio of the two.
+unique ids). Prints events/s, p50/p99 latency, and the ratio of /collect to the parse-only
+floor; a third server that parses and validates but stores nothing shows where the rest goes.
 """
 
 from __future__ import annotations
@@ -94,10 +95,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "GIGMETRICS_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
                "GIGMETRICS_DEMO": "false", "PYTHONPATH": str(REPO)}
-        floor_port, collect_port = free_port(), free_port()
+        floor_port, validate_port, collect_port = free_port(), free_port(), free_port()
         floor = measure("parse-only", [sys.executable, "-m", "uvicorn", "bench.parse_only_app:app",
                                        "--port", str(floor_port), *uvicorn_flags],
                         env, floor_port, args.seconds, args.connections)
+        validated = measure("validate", [sys.executable, "-m", "uvicorn",
+                                         "bench.parse_only_app:validating_app",
+                                         "--port", str(validate_port), *uvicorn_flags],
+                            env, validate_port, args.seconds, args.connections)
         ingest = measure("collect", [sys.executable, "-m", "server", "serve", "--port",
                                      str(collect_port), "--log-level", "warning"],
                          env, collect_port, args.seconds, args.connections)
@@ -105,7 +110,9 @@ def main() -> None:
     print(f"ingest through HTTP, {args.seconds}s, {args.connections} connections, "
           f"{EVENTS_PER_REQUEST} events/request, 1 worker, 2-core machine")
     print(f"{'route':<28}{'events/s':>12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
-    for label, r in (("parse-only floor", floor), ("/collect -> SQLite (WAL)", ingest)):
+    rows = (("parse-only floor", floor), ("parse + validate (no store)", validated),
+            ("/collect -> SQLite (WAL)", ingest))
+    for label, r in rows:
         print(f"{label:<28}{r['events_s']:>12,.0f}{r['req_s']:>10,.0f}{r['p50_ms']:>9.2f}"
               f"{r['p99_ms']:>9.2f}{r['non_2xx']:>9.0f}")
     print(f"ratio /collect : floor = {ingest['events_s'] / floor['events_s']:.2f} "
