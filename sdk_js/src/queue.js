@@ -5,14 +5,16 @@ import { blocked } from "./config.js";
 
 const WAIT_MS = 5000;
 
-// 24 characters of [0-9a-z] (96 random bits): event, impression and page-view ids. Random
-// numbers come from crypto.getRandomValues in bulk (one call per id costs more than all the
-// rest of a tile); each 16-bit number plus 65536 is always 4 base-36 digits.
+// Event, impression and page-view ids: 8 base-36 digits of the time (ms) and 16 random
+// ones (64 bits). The time first makes ids sort by when they were made, so the server's
+// dedupe indexes take new ids at one edge instead of all over (several times faster).
+// Random numbers come from crypto.getRandomValues in bulk (one call per id costs more than
+// all the rest of a tile); each 16-bit number plus 65536 is always 4 base-36 digits.
 let pool,
   left = 0;
 export const uid = () => {
-  let id = "";
-  for (let i = 0; i < 6; i++) {
+  let id = Date.now().toString(36);
+  for (let i = 0; i < 4; i++) {
     if (!left) pool = crypto.getRandomValues(new Uint16Array((left = 1536)));
     id += (pool[--left] + 65536).toString(36);
   }

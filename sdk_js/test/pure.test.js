@@ -15,6 +15,14 @@ const served = (n, extra = {}) => ({
   surface: "search", context: "logo design", position: n, ts: Date.now(), ...extra,
 });
 
+test("ids start with the time, so they sort by when they were made", () => {
+  const before = Date.now().toString(36);
+  const id = uid();
+  assert.equal(id.length, 24);
+  assert.ok(id.slice(0, 8) >= before, `${id} starts before ${before}`);
+  assert.ok(id.slice(0, 8) <= Date.now().toString(36));
+});
+
 test("ids are 16+ characters of the wire alphabet and do not repeat", () => {
   const ids = new Set();
   for (let i = 0; i < 10000; i++) {
