@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-SDK_PATH = Path(__file__).resolve().parents[1] / "sdk_js" / "dist" / "sdk.js"
+# A link to sdk_js/dist/sdk.js in the tree; a built wheel carries the file itself.
+SDK_PATH = Path(__file__).resolve().parent / "static" / "sdk.js"
 # Browsers may reuse the snippet for a day; the ETag makes a changed build show up at once
 # for revalidating clients and lets unchanged ones get a 304.
 CACHE_CONTROL = "public, max-age=86400"
