@@ -171,6 +171,18 @@ def plan(
     return changed, {k: v for k, v in delta.items() if not v.is_zero()}
 
 
+def latest_sellers(events: Iterable[Event]) -> dict[str, tuple[str | None, int]]:
+    """Per gig: the seller named by its latest event that names one, and that event's time
+    (None and the first event's time when none does). Both stores keep gig owners this way."""
+    latest: dict[str, tuple[str | None, int]] = {}
+    for e in events:
+        seller, when = latest.get(e.gig, (None, e.ts))
+        if e.seller is not None and (seller is None or e.ts >= when):
+            seller, when = e.seller, e.ts
+        latest[e.gig] = (seller, when)
+    return latest
+
+
 def _counts(delta: Delta, gig: str, bucket: int, surface: Surface) -> Counts:
     key = RollupKey(gig, bucket, surface)
     row = delta.get(key)

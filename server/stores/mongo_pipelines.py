@@ -18,6 +18,7 @@ from ..transitions import (
     RollupKey,
     apply_to_impression,
     bucket_of,
+    latest_sellers,
     page_view_key,
 )
 
@@ -191,14 +192,8 @@ def gig_updates(events: Iterable[Event]) -> list[tuple[str, Pipeline]]:
 
     The same rule as the SQLite store: a gig's row records the seller and when it was named.
     """
-    latest: dict[str, tuple[str | None, int]] = {}
-    for e in events:
-        seller, when = latest.get(e.gig, (None, e.ts))
-        if e.seller is not None and (seller is None or e.ts >= when):
-            seller, when = e.seller, e.ts
-        latest[e.gig] = (seller, when)
     updates = []
-    for gig, (seller, when) in latest.items():
+    for gig, (seller, when) in latest_sellers(events).items():
         if seller is None:
             stage = {"seller_ts": {"$ifNull": ["$seller_ts", when]}}
         else:

@@ -11,7 +11,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..events import Event, EventType, Rejection, Surface
-from ..transitions import ImpressionState, bucket_of, impression_key, page_view_key, plan
+from ..transitions import (
+    ImpressionState,
+    bucket_of,
+    impression_key,
+    latest_sellers,
+    page_view_key,
+    plan,
+)
 from .base import IngestResult
 
 Batch = tuple[Sequence[Event], Sequence[Rejection]]
@@ -156,13 +163,7 @@ def _count(conn: sqlite3.Connection, new: list[Event]) -> None:
 
 def _gig_rows(events: Iterable[Event]) -> list[tuple[str, str | None, int]]:
     """Per gig: the seller of its latest event that names one (and when), or None."""
-    latest: dict[str, tuple[str | None, int]] = {}
-    for e in events:
-        seller, when = latest.get(e.gig, (None, e.ts))
-        if e.seller is not None and (seller is None or e.ts >= when):
-            seller, when = e.seller, e.ts
-        latest[e.gig] = (seller, when)
-    return [(gig, seller, when) for gig, (seller, when) in latest.items()]
+    return [(gig, seller, when) for gig, (seller, when) in latest_sellers(events).items()]
 
 
 def _load_impressions(conn: sqlite3.Connection, keys: set[str]) -> dict[str, ImpressionState]:
