@@ -5,8 +5,6 @@ Nothing downstream re-checks an `Event`; everything that can be wrong with one i
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -15,12 +13,13 @@ from enum import StrEnum
 from typing import Any, NamedTuple, NoReturn
 
 from .errors import BadBatch
+from .untrusted import is_unicode, json_kind, raw_copy, shown
 
 MAX_EVENTS_PER_BATCH = 100
 MAX_BODY_BYTES = 64 * 1024
 MAX_CONTEXT_CHARS = 128
 MAX_POSITION = 1_000_000
-RAW_COPY_CHARS = 1024
+
 DAY_MS = 86_400_000
 
 _EVENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -54,8 +53,6 @@ _SURFACES = {s.value: s for s in Surface}
 EVENT_FIELDS = frozenset(
     {"id", "type", "gig", "seller", "imp", "pv", "surface", "context", "position", "ts"}
 )
-_TYPE_NAMES = frozenset(t.value for t in EventType)
-_SURFACE_NAMES = frozenset(s.value for s in Surface)
 _NEEDS_IMP = frozenset({EventType.SERVED, EventType.VIEWABLE, EventType.CLICK})
 _NEEDS_SURFACE = frozenset({EventType.SERVED, EventType.CLICK})
 
@@ -112,18 +109,18 @@ def parse_batch(
     """Validate a decoded `/collect` body; raise `BadBatch` when its shape is wrong."""
     if not isinstance(body, dict):
         raise BadBatch(
-            f"the body must be a JSON object like {{\"events\": [...]}}, not {_json_kind(body)}."
+            f"the body must be a JSON object like {{\"events\": [...]}}, not {json_kind(body)}."
         )
     if "events" not in body:
         raise BadBatch('the body has no "events" list: send {"sent_at": ms, "events": [...]}.')
     sent_at = body.get("sent_at")
     if sent_at is not None and not _is_number(sent_at):
         raise BadBatch(
-            f'"sent_at" must be epoch milliseconds (a number), not {_json_kind(sent_at)}.'
+            f'"sent_at" must be epoch milliseconds (a number), not {json_kind(sent_at)}.'
         )
     flagged = body.get("automated", False)
     if not isinstance(flagged, bool):
-        raise BadBatch(f'"automated" must be true or false, not {_json_kind(flagged)}.')
+        raise BadBatch(f'"automated" must be true or false, not {json_kind(flagged)}.')
     return parse_events(
         body["events"],
         sent_at=sent_at,
@@ -143,14 +140,14 @@ def parse_events(
 ) -> Batch:
     """Validate a list of raw events one by one; one bad event never spoils the rest."""
     if not isinstance(raw_events, list):
-        raise BadBatch(f'"events" must be a list of event objects, not {_json_kind(raw_events)}.')
+        raise BadBatch(f'"events" must be a list of event objects, not {json_kind(raw_events)}.')
     if len(raw_events) > MAX_EVENTS_PER_BATCH:
         raise BadBatch(
             f"a batch holds at most {MAX_EVENTS_PER_BATCH} events; this one has "
             f"{len(raw_events)}: split it into several requests."
         )
     if sent_at is not None and not _is_number(sent_at):
-        raise BadBatch(f"sentAt must be epoch milliseconds, not {_json_kind(sent_at)}.")
+        raise BadBatch(f"sentAt must be epoch milliseconds, not {json_kind(sent_at)}.")
     oldest = received - oldest_days * DAY_MS
     events: list[Event] = []
     rejections: list[Rejection] = []
@@ -158,7 +155,7 @@ def parse_events(
         try:
             events.append(_parse_event(raw, sent_at, received, oldest, oldest_days, automated))
         except _Reject as why:
-            rejections.append(Rejection(index, str(why), _raw_copy(raw), received))
+            rejections.append(Rejection(index, str(why), raw_copy(raw), received))
     return Batch(tuple(events), tuple(rejections))
 
 
@@ -171,11 +168,11 @@ def _parse_event(
     automated: bool,
 ) -> Event:
     if type(raw) is not dict:
-        raise _Reject(f"an event must be a JSON object, not {_json_kind(raw)}")
+        raise _Reject(f"an event must be a JSON object, not {json_kind(raw)}")
     if not EVENT_FIELDS.issuperset(raw):
         unknown = sorted(str(k) for k in raw if k not in EVENT_FIELDS)
         raise _Reject(
-            f"unknown field {_shown(unknown[0])}; "
+            f"unknown field {shown(unknown[0])}; "
             f"an event has only {', '.join(sorted(EVENT_FIELDS))}"
         )
     get = raw.get
@@ -185,7 +182,7 @@ def _parse_event(
     type_name = get("type")
     event_type = _TYPES.get(type_name) if type(type_name) is str else None
     if event_type is None:
-        raise _Reject(f"type: {_shown(type_name)} is not one of served, viewable, click, view")
+        raise _Reject(f"type: {shown(type_name)} is not one of served, viewable, click, view")
     gig = get("gig")
     if type(gig) is not str or not _GIG.fullmatch(gig):
         _bad_text("gig", gig, _GIG_RULE)
@@ -206,18 +203,18 @@ def _parse_event(
         surface = _SURFACES.get(surface_name) if type(surface_name) is str else None
         if surface is None:
             names = ", ".join(_SURFACES)
-            raise _Reject(f"surface: {_shown(surface_name)} is not one of {names}")
+            raise _Reject(f"surface: {shown(surface_name)} is not one of {names}")
     elif event_type in _NEEDS_SURFACE:
         raise _Reject(f"surface: required on a {event_type} event")
     context = get("context")
     if context is not None:
         if type(context) is not str:
-            raise _Reject(f"context: must be text, not {_json_kind(context)}")
+            raise _Reject(f"context: must be text, not {json_kind(context)}")
         if len(context) > MAX_CONTEXT_CHARS:
             raise _Reject(
                 f"context: {len(context)} characters is over the limit of {MAX_CONTEXT_CHARS}"
             )
-        if not context.isascii() and not _is_unicode(context):
+        if not context.isascii() and not is_unicode(context):
             raise _Reject("context: not valid Unicode text (it holds a lone surrogate)")
     position = get("position")
     if position is not None and (type(position) is not int or not 1 <= position <= MAX_POSITION):
@@ -235,9 +232,9 @@ def _event_time(ts: Any, sent_at: float | None, received: int) -> int:
     if ts is None:
         raise _Reject("ts: required (epoch milliseconds when the event happened)")
     if not (type(ts) is int and -_MAX_MS < ts < _MAX_MS) and not _is_number(ts):
-        kind = _json_kind(ts)
+        kind = json_kind(ts)
         if kind == "a number":
-            raise _Reject(f"ts: {_shown(ts)} is not a usable epoch-milliseconds value")
+            raise _Reject(f"ts: {shown(ts)} is not a usable epoch-milliseconds value")
         raise _Reject(f"ts: must be epoch milliseconds (a number), not {kind}")
     # With sent_at, only the client's own clock difference is trusted, not its absolute time.
     event_time = received - (sent_at - ts) if sent_at is not None else ts
@@ -254,7 +251,7 @@ _TOKEN_RULE = "1 to 64 characters of A-Z a-z 0-9 _ -"
 def _bad_text(name: str, value: Any, rule: str) -> NoReturn:
     if value is None:
         raise _Reject(f"{name}: required ({rule})")
-    raise _Reject(f"{name}: {_shown(value)} is not {rule}")
+    raise _Reject(f"{name}: {shown(value)} is not {rule}")
 
 
 _MAX_MS = 10**15
@@ -266,93 +263,6 @@ def _is_number(value: Any) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     return abs(value) < 1e15 and (isinstance(value, int) or math.isfinite(value))
-
-
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
-
-
-def _is_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _shown(value: Any) -> str:
-    """A short, safe rendering of a bad value for a rejection reason."""
-    text = repr(value[:81]) if isinstance(value, str) else _raw_copy(value, limit=81)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-class _CopyFull(Exception):
-    pass
-
-
-def _raw_copy(raw: Any, limit: int = RAW_COPY_CHARS) -> str:
-    """JSON-ish text of `raw`, at most `limit` chars, without ever raising.
-
-    Written out by hand, and stopped early, because hostile input may be nested deeper than
-    the recursion limit, hold megabytes of text, or integers too long for `str()`.
-    """
-    out: list[str] = []
-    room = limit
-
-    def put(text: str) -> None:
-        nonlocal room
-        out.append(text[:room])
-        room -= len(text)
-        if room <= 0:
-            raise _CopyFull
-
-    def walk(value: Any, depth: int) -> None:
-        if depth > _RAW_COPY_DEPTH:
-            put('"..."')
-        elif isinstance(value, dict):
-            put("{")
-            for i, (key, item) in enumerate(value.items()):
-                put(", " if i else "")
-                put(_scalar_copy(key if isinstance(key, str) else _scalar_copy(key)) + ": ")
-                walk(item, depth + 1)
-            put("}")
-        elif isinstance(value, list | tuple):
-            put("[")
-            for i, item in enumerate(value):
-                put(", " if i else "")
-                walk(item, depth + 1)
-            put("]")
-        else:
-            put(_scalar_copy(value))
-
-    with contextlib.suppress(_CopyFull):
-        walk(raw, 0)
-    # Lone surrogates (legal in JSON text) cannot be stored as UTF-8: escape them.
-    text = "".join(out).encode("utf-8", "backslashreplace").decode("utf-8")
-    return text[:limit]
-
-
-_RAW_COPY_DEPTH = 32
-
-
-def _scalar_copy(value: Any) -> str:
-    if isinstance(value, str):
-        return json.dumps(value[:RAW_COPY_CHARS], ensure_ascii=False)
-    if value is None or isinstance(value, bool | float):
-        return json.dumps(value)
-    if isinstance(value, int):
-        return json.dumps(value) if abs(value) < 10**100 else '"<a very long integer>"'
-    return json.dumps(str(value)[:RAW_COPY_CHARS], ensure_ascii=False)
 
 
 def event_to_wire(event: Event) -> dict[str, Any]:

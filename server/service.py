@@ -6,18 +6,18 @@ counts and rates from `metrics`, validation from `events`, storage from `ingest`
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from typing import Any
 
-from .events import RAW_COPY_CHARS, Batch, Event, Rejection, parse_events
+from .events import Batch, Event, Rejection, parse_events
 from .ingest import Receipt, record
 from .metrics import GigReport, Metrics, RollupRow, report, totals
 from .settings import Settings
 from .stores.base import Store, StoredRejection
+from .untrusted import raw_copy
 from .windows import Window, range_window, rolling_window
 
 
@@ -170,7 +170,6 @@ def screened(
         if reason is None:
             kept.append(event)
         else:
-            raw = json.dumps(raw_events[index], ensure_ascii=False, default=str)
-            rejections.append(Rejection(index, reason, raw[:RAW_COPY_CHARS], now))
+            rejections.append(Rejection(index, reason, raw_copy(raw_events[index]), now))
     rejections.sort(key=lambda r: r.index)
     return Batch(tuple(kept), tuple(rejections))
