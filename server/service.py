@@ -151,7 +151,8 @@ def seller_screen(sellers: frozenset[str], known: Mapping[str, str]) -> EventScr
             return f"seller: {event.seller!r} is not one this API key may write ({allowed})"
         owner = known.get(event.gig)
         if owner is not None and owner not in sellers:
-            return f"gig: {event.gig!r} belongs to seller {owner!r}, not one this key may write"
+            # The owner is not named: a partner must not learn whose gig it is.
+            return f"gig: {event.gig!r} belongs to a seller this API key may not write"
         return None
 
     return screen

@@ -112,9 +112,10 @@ def require_gigs(access: Access, gigs: Iterable[str], sellers: Mapping[str, str]
                 "before its metrics can be shared."
             )
         if seller not in access.sellers:
+            # The owner is not named: a partner must not learn whose gig it is.
             raise Forbidden(
-                f"gig {gig!r} belongs to seller {seller!r}, which this API key may not read; "
-                f"it may read {_listing(access.sellers)}."
+                f"gig {gig!r} is not a gig of the sellers this API key may read "
+                f"({_listing(access.sellers)})."
             )
 
 
