@@ -116,10 +116,16 @@ def _listing(heading: str, sub: str, surface: str, context: str, gigs: list[Gig]
     return _page(heading, content, query)
 
 
+DEMO_ADMIN_KEY = "demo-admin-key"  # what scripts/serve uses when none is set
+
+
 def demo_routes(settings: Settings) -> list[Route]:
     """`/` and the `/demo/...` pages."""
     key_note = ("the key is the server's GIGMETRICS_ADMIN_KEY" if settings.admin_key
                 else "set GIGMETRICS_ADMIN_KEY first: this server has no admin key")
+    # Only scripts/serve's well-known local key is shown; a real key never is.
+    shown_key = (DEMO_ADMIN_KEY if settings.admin_key == DEMO_ADMIN_KEY
+                 else "YOUR_GIGMETRICS_ADMIN_KEY")
 
     async def index(request: Request) -> HTMLResponse:
         gigs = catalogue()
@@ -130,6 +136,7 @@ def demo_routes(settings: Settings) -> list[Route]:
                                      for slug, (name, _, _) in CATEGORIES.items()),
             seller_links=", ".join(f'<a href="/demo/seller/{s}">{s}</a>' for s in SELLERS),
             key_note=key_note,
+            shown_key=shown_key,
             tiles=_tiles([gigs[f"g-{101 + n * 9}"] for n in range(12)]),
         )
         return _page("Home", content)
