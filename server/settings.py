@@ -18,6 +18,7 @@ class Settings:
 
     database_url: str = DEFAULT_DATABASE_URL
     allowed_origins: tuple[str, ...] = ("*",)
+    api_origins: tuple[str, ...] = ()
     admin_key: str | None = None
     graphiql: bool = True
     demo: bool = True
@@ -34,7 +35,8 @@ class Settings:
         bucket_days = _int(env, "GIGMETRICS_BUCKET_RETENTION_DAYS", 400, minimum=90)
         return cls(
             database_url=_database_url(env),
-            allowed_origins=_origins(env),
+            allowed_origins=_origins(env, "GIGMETRICS_ALLOWED_ORIGINS", "*"),
+            api_origins=_origins(env, "GIGMETRICS_API_ORIGINS", ""),
             admin_key=env.get("GIGMETRICS_ADMIN_KEY") or None,
             graphiql=_bool(env, "GIGMETRICS_GRAPHIQL", True),
             demo=_bool(env, "GIGMETRICS_DEMO", True),
@@ -54,16 +56,16 @@ def _database_url(env: Mapping[str, str]) -> str:
     return url
 
 
-def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
-    raw = env.get("GIGMETRICS_ALLOWED_ORIGINS", "*")
+def _origins(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    raw = env.get(name, default)
     origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
     for origin in origins:
         if origin != "*" and not origin.startswith(("http://", "https://")):
             raise SettingsError(
-                f"GIGMETRICS_ALLOWED_ORIGINS has {origin!r}: each origin must look like "
+                f"{name} has {origin!r}: each origin must look like "
                 "https://shop.example.com (scheme and host, no path), or be *."
             )
-    return origins or ("*",)
+    return origins or tuple(o for o in (default,) if o)
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -79,8 +80,17 @@ class _TooLarge(Exception):
 
 def graphql_route(store: Store, settings: Settings) -> Route:
     """`/graphql`: POST (and GET) queries; GraphiQL on GET when `settings.graphiql`."""
-    app = BodyLimit(GigmetricsGraphQL(store, settings), MAX_GRAPHQL_BODY_BYTES)
-    return Route("/graphql", app, methods=["GET", "POST"])
+    app: ASGIApp = BodyLimit(GigmetricsGraphQL(store, settings), MAX_GRAPHQL_BODY_BYTES)
+    if settings.api_origins:
+        # Browser dashboards send the key in a header, never a cookie: no credentials.
+        app = CORSMiddleware(
+            app,
+            allow_origins=list(settings.api_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type"],
+            max_age=86400,
+        )
+    return Route("/graphql", app, methods=["GET", "POST", "OPTIONS"])
 
 
 def schema_sdl() -> str:

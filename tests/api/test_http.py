@@ -73,3 +73,27 @@ def test_an_unknown_field_says_so(api: Api) -> None:
     error = api.error('{ gigMetrics(gigId: "g-1") { clickz } }')
     assert "Cannot query field 'clickz'" in error["message"]
     assert "clicks" in error["message"]  # the suggestion is kept
+
+
+def test_browser_dashboards_get_cors_only_from_configured_origins(make_api: ApiFactory) -> None:
+    api = make_api(api_origins=("https://dash.example",))
+    preflight = api.client.options("/graphql", headers={
+        "origin": "https://dash.example", "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "https://dash.example"
+    assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+    assert "access-control-allow-credentials" not in preflight.headers
+    answer = api.client.post("/graphql", json={"query": "{ viewer { isAdmin } }"}, headers={
+        "origin": "https://dash.example", "authorization": f"Bearer {ADMIN_KEY}"})
+    assert answer.json()["data"]["viewer"]["isAdmin"] is True
+    assert answer.headers["access-control-allow-origin"] == "https://dash.example"
+    other = api.client.post("/graphql", json={"query": "{ viewer { isAdmin } }"}, headers={
+        "origin": "https://evil.example", "authorization": f"Bearer {ADMIN_KEY}"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_no_cors_on_graphql_by_default(api: Api) -> None:
+    answer = api.client.post("/graphql", json={"query": "{ viewer { isAdmin } }"}, headers={
+        "origin": "https://dash.example", "authorization": f"Bearer {ADMIN_KEY}"})
+    assert "access-control-allow-origin" not in answer.headers

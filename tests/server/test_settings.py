@@ -13,6 +13,7 @@ def test_defaults_need_no_environment() -> None:
     settings = Settings.from_env({})
     assert settings.database_url == DEFAULT_DATABASE_URL
     assert settings.allowed_origins == ("*",)
+    assert settings.api_origins == ()
     assert settings.admin_key is None
     assert settings.click_surfaces == {Surface.SEARCH, Surface.CATEGORY}
     assert settings.raw_retention_days == 35
@@ -23,6 +24,7 @@ def test_every_variable_is_read() -> None:
     settings = Settings.from_env({
         "GIGMETRICS_DATABASE_URL": "mongodb://db.internal:27017/gm",
         "GIGMETRICS_ALLOWED_ORIGINS": "https://a.example, https://b.example/",
+        "GIGMETRICS_API_ORIGINS": "https://dash.example",
         "GIGMETRICS_ADMIN_KEY": "s3cret",
         "GIGMETRICS_GRAPHIQL": "false",
         "GIGMETRICS_DEMO": "off",
@@ -32,6 +34,7 @@ def test_every_variable_is_read() -> None:
     })
     assert settings.database_url == "mongodb://db.internal:27017/gm"
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
+    assert settings.api_origins == ("https://dash.example",)
     assert settings.admin_key == "s3cret"
     assert settings.graphiql is False and settings.demo is False
     assert (settings.raw_retention_days, settings.bucket_retention_days) == (60, 500)
@@ -43,6 +46,7 @@ def test_every_variable_is_read() -> None:
     [
         ("GIGMETRICS_DATABASE_URL", "postgres://x"),
         ("GIGMETRICS_ALLOWED_ORIGINS", "shop.example"),
+        ("GIGMETRICS_API_ORIGINS", "dash.example/path"),
         ("GIGMETRICS_GRAPHIQL", "maybe"),
         ("GIGMETRICS_RAW_RETENTION_DAYS", "ten"),
         ("GIGMETRICS_RAW_RETENTION_DAYS", "3"),
