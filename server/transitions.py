@@ -6,8 +6,9 @@ Every store runs the same rules, so "exactly once" is decided in one place:
 - it becomes viewable at most once, on a `viewable` or a `click` event (MRC strong interaction);
 - it is clicked at most once; the click is filed under the surface the tile was shown on;
 - a page view (gig, pv) is a view at most once;
-- all of an impression's counts go to the bucket of the event that first named it, so every
-  bucket and every day keeps served >= viewable >= clicks.
+- all of an impression's counts go to the bucket of the event that first named it, and to
+  the surface its listing was shown on (the first surface an event names: until one does,
+  `other`), so every bucket, day and surface keeps served >= viewable >= clicks.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class ImpressionState(NamedTuple):
     viewable: bool = False
     clicked: bool = False
     position: int | None = None
+    # False while no event has named the surface (a `viewable` before its `served`): the
+    # impression sits under `other` until one does, then moves there once.
+    surface_known: bool = True
 
 
 class RollupKey(NamedTuple):
@@ -98,13 +102,26 @@ def _apply(before: ImpressionState | None, event: Event, delta: Delta) -> Impres
     if before is None:
         bucket = event.ts - event.ts % BUCKET_MS
         surface = event.surface or Surface.OTHER
+        known = event.surface is not None
         viewable = clicked = False
         position = None
         row = _counts(delta, event.gig, bucket, surface)
         row.served += 1
     else:
-        bucket, surface, viewable, clicked, position = before
+        bucket, surface, viewable, clicked, position, known = before
         row = None
+        if not known and event.surface is not None:
+            # The surface is named at last: move what this impression counted so far.
+            old = _counts(delta, event.gig, bucket, surface)
+            surface, known = event.surface, True
+            row = _counts(delta, event.gig, bucket, surface)
+            for counts, sign in ((old, -1), (row, 1)):
+                counts.served += sign
+                counts.viewable += sign * viewable
+                counts.clicks += sign * clicked
+                if position is not None:
+                    counts.position_sum += sign * position
+                    counts.position_count += sign
     kind = event.type
     if event.position is not None and position is None:
         position = event.position
@@ -121,7 +138,7 @@ def _apply(before: ImpressionState | None, event: Event, delta: Delta) -> Impres
         clicked = True
         row = row or _counts(delta, event.gig, bucket, surface)
         row.clicks += 1
-    after = ImpressionState(bucket, surface, viewable, clicked, position)
+    after = ImpressionState(bucket, surface, viewable, clicked, position, known)
     return before if before is not None and after == before else after
 
 

@@ -16,7 +16,6 @@ from ..transitions import (
     Counts,
     ImpressionState,
     RollupKey,
-    apply_to_impression,
     bucket_of,
     latest_sellers,
     page_view_key,
@@ -127,39 +126,28 @@ def impression_update(event: Event) -> Pipeline:
 
     Run with upsert and `ReturnDocument.BEFORE`: the document before this call tells exactly
     which transitions this call made, even with other servers updating the same impression.
+    The one value that may change later is a surface no event had named yet (`other` until
+    then; see `transitions`).
     """
     surface = (event.surface or Surface.OTHER).value
     viewable = event.type in (EventType.VIEWABLE, EventType.CLICK)
     clicked = event.type is EventType.CLICK
+    named = event.surface is not None
+    unknown_yet = {"$eq": [{"$ifNull": ["$surface_known", True]}, False]}
     first = {
         "gig": _first("gig", event.gig),
         "bucket": _first("bucket", bucket_of(event.ts)),
-        "surface": _first("surface", surface),
+        "surface": (
+            {"$cond": [unknown_yet, {"$literal": surface}, _first("surface", surface)]}
+            if named
+            else _first("surface", surface)
+        ),
+        "surface_known": {"$or": [{"$ifNull": ["$surface_known", False]}, {"$literal": named}]},
         "position": _first("position", event.position),
         "viewable": {"$or": [{"$ifNull": ["$viewable", False]}, {"$literal": viewable}]},
         "clicked": {"$or": [{"$ifNull": ["$clicked", False]}, {"$literal": clicked}]},
     }
-    pipeline: Pipeline = [{"$set": first}]
-    if clicked:
-        # Where the first click was counted, kept so that rollups can be recomputed.
-        own = click_surface(event)
-        chosen = "$surface" if own is None else {"$literal": own.value}
-        pipeline.append({"$set": {"clicked_surface": {"$ifNull": ["$clicked_surface", chosen]}}})
-    return pipeline
-
-
-def click_surface(event: Event) -> Surface | None:
-    """The surface `transitions` files this click under when its tile was shown on another
-    one: a surface of the event's own, or None for the tile's.
-
-    Asked of `transitions.apply_to_impression` itself, so the counting rule stays there.
-    """
-    shown = Surface.SEARCH if event.surface is Surface.OTHER else Surface.OTHER
-    state = ImpressionState(bucket_of(event.ts), shown, viewable=True)
-    for key, counts in apply_to_impression(state, event)[1].items():
-        if counts.clicks:
-            return None if key.surface is shown else key.surface
-    return None
+    return [{"$set": first}]
 
 
 def impression_state(doc: Mapping[str, Any] | None) -> ImpressionState | None:
@@ -172,6 +160,7 @@ def impression_state(doc: Mapping[str, Any] | None) -> ImpressionState | None:
         viewable=bool(doc.get("viewable")),
         clicked=bool(doc.get("clicked")),
         position=doc.get("position"),
+        surface_known=bool(doc.get("surface_known", True)),
     )
 
 
@@ -233,12 +222,13 @@ def impression_counts(pairs: Iterable[BucketPair]) -> Pipeline:
 
 
 def click_counts(pairs: Iterable[BucketPair]) -> Pipeline:
-    """Clicks per (gig, bucket, surface of the click) from impressions."""
+    """Clicks per (gig, bucket, surface) from impressions: a click is filed under the surface
+    its tile was shown on (`transitions`)."""
     return [
         {"$match": {**match_buckets(pairs), "clicked": True}},
         {
             "$group": {
-                "_id": {"gig": "$gig", "bucket": "$bucket", "surface": "$clicked_surface"},
+                "_id": {"gig": "$gig", "bucket": "$bucket", "surface": "$surface"},
                 "clicks": {"$sum": 1},
             }
         },

@@ -33,10 +33,11 @@ CREATE TABLE IF NOT EXISTS events (
     imp TEXT, pv TEXT, surface TEXT, context TEXT, position INTEGER, seller TEXT,
     automated INTEGER NOT NULL
 ) WITHOUT ROWID;
--- key is transitions.impression_key (gig + imp); bucket doubles as the purge time.
+-- key is transitions.impression_key (imp + gig); bucket doubles as the purge time.
 CREATE TABLE IF NOT EXISTS impressions (
     key TEXT PRIMARY KEY, bucket INTEGER NOT NULL, surface TEXT NOT NULL,
-    viewable INTEGER NOT NULL, clicked INTEGER NOT NULL, position INTEGER
+    viewable INTEGER NOT NULL, clicked INTEGER NOT NULL, position INTEGER,
+    surface_known INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS page_views (key TEXT PRIMARY KEY, bucket INTEGER NOT NULL)
     WITHOUT ROWID;
@@ -68,8 +69,9 @@ INSERT_EVENT = (
     "automated) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 )
 UPSERT_IMPRESSION = (
-    "INSERT INTO impressions VALUES (?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET "
-    "viewable=excluded.viewable, clicked=excluded.clicked, position=excluded.position"
+    "INSERT INTO impressions VALUES (?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET "
+    "surface=excluded.surface, viewable=excluded.viewable, clicked=excluded.clicked, "
+    "position=excluded.position, surface_known=excluded.surface_known"
 )
 UPSERT_ROLLUP = (
     "INSERT INTO rollups VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(gig, bucket, surface) DO UPDATE "
@@ -133,7 +135,8 @@ def _count(conn: sqlite3.Connection, new: list[Event]) -> None:
     conn.executemany(
         UPSERT_IMPRESSION,
         [
-            (key, s.bucket, s.surface.value, int(s.viewable), int(s.clicked), s.position)
+            (key, s.bucket, s.surface.value, int(s.viewable), int(s.clicked), s.position,
+             int(s.surface_known))
             for key, s in changed.items()
         ],
     )
@@ -168,16 +171,16 @@ def _gig_rows(events: Iterable[Event]) -> list[tuple[str, str | None, int]]:
 
 def _load_impressions(conn: sqlite3.Connection, keys: set[str]) -> dict[str, ImpressionState]:
     sql = (
-        "SELECT key, bucket, surface, viewable, clicked, position FROM impressions "
-        "WHERE key IN ({marks})"
+        "SELECT key, bucket, surface, viewable, clicked, position, surface_known "
+        "FROM impressions WHERE key IN ({marks})"
     )
     found: dict[str, ImpressionState] = {}
     for chunk in chunks(list(keys)):
-        for key, bucket, surface, viewable, clicked, position in conn.execute(
+        for key, bucket, surface, viewable, clicked, position, known in conn.execute(
             sql.format(marks=",".join("?" * len(chunk))), chunk
         ):
             found[key] = ImpressionState(
-                bucket, Surface(surface), bool(viewable), bool(clicked), position
+                bucket, Surface(surface), bool(viewable), bool(clicked), position, bool(known)
             )
     return found
 

@@ -1,8 +1,8 @@
 """Random event streams, and a reference count written straight from the SPEC's rules.
 
-The reference does not use `transitions` to count: exactly once per impression, the first
-event naming an impression gives its bucket and surface. Only which surface a first click is
-filed under is asked of the core (`click_row_surface`).
+The reference does not use `transitions` to count: it first settles each impression (the
+first event naming it gives its bucket; the first event naming a surface gives its surface,
+`other` if none does), then files one served, viewable, click and position per impression.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import random
 from server.events import Event, EventType, Surface
 from server.transitions import bucket_of
 
-from .store_events import T0, B, click, click_row_surface, served, view, viewable
+from .store_events import T0, B, click, served, view, viewable
 
 Key = tuple[str, int, Surface]
 GIGS = ("g-1", "g-2", "g-3")
@@ -68,21 +68,21 @@ def reference_count(arrivals: list[Event]) -> dict[Key, list[int]]:
             row(e.gig, bucket_of(e.ts), e.surface or Surface.OTHER)[3] += 1
             continue
         assert e.imp is not None
-        imp = impressions.get((e.gig, e.imp))
-        if imp is None:  # any event naming an impression makes it served
-            imp = {"bucket": bucket_of(e.ts), "surface": e.surface or Surface.OTHER}
-            impressions[(e.gig, e.imp)] = imp
-            row(e.gig, imp["bucket"], imp["surface"])[0] += 1  # type: ignore[arg-type]
-        home = row(e.gig, imp["bucket"], imp["surface"])  # type: ignore[arg-type]
-        if e.position is not None and "position" not in imp:
-            imp["position"] = e.position
-            home[4] += e.position
-            home[5] += 1
-        if e.type in (EventType.VIEWABLE, EventType.CLICK) and "viewable" not in imp:
+        imp = impressions.setdefault((e.gig, e.imp), {"bucket": bucket_of(e.ts)})
+        if e.surface is not None:
+            imp.setdefault("surface", e.surface)
+        if e.position is not None:
+            imp.setdefault("position", e.position)
+        if e.type in (EventType.VIEWABLE, EventType.CLICK):
             imp["viewable"] = True
-            home[1] += 1
-        if e.type is EventType.CLICK and "clicked" not in imp:
+        if e.type is EventType.CLICK:
             imp["clicked"] = True
-            on = click_row_surface(e, imp["surface"])  # type: ignore[arg-type]
-            row(e.gig, imp["bucket"], on)[2] += 1  # type: ignore[arg-type]
+    for (gig, _), imp in impressions.items():
+        home = row(gig, imp["bucket"], imp.get("surface", Surface.OTHER))  # type: ignore[arg-type]
+        home[0] += 1
+        home[1] += "viewable" in imp
+        home[2] += "clicked" in imp
+        if "position" in imp:
+            home[4] += imp["position"]  # type: ignore[operator]
+            home[5] += 1
     return {k: v for k, v in out.items() if any(v)}

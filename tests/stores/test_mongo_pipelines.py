@@ -12,9 +12,9 @@ from pymongo import ReturnDocument
 from server.events import Event, Surface
 from server.metrics import RollupRow
 from server.stores import mongo_pipelines as mp
-from server.transitions import Counts, ImpressionState, RollupKey, apply_to_impression
+from server.transitions import Counts, ImpressionState, RollupKey
 
-from .store_events import T0, B, click, click_row_surface, served, view, viewable
+from .store_events import T0, B, click, served, view, viewable
 
 MONGOMOCK_STAGES = {"$match", "$group", "$project", "$sort", "$facet", "$unwind", "$count"}
 KEY = RollupKey("g-1", T0, Surface.SEARCH)
@@ -105,36 +105,32 @@ def test_impression_update_keeps_the_first_value_of_everything(db: Any) -> None:
         return mp.impression_state(before)
 
     assert apply(viewable("i-1", ts=T0 + B + 5)) is None
-    assert apply(served("i-1", position=4)) == ImpressionState(T0 + B, Surface.OTHER, True)
+    # A viewable names no surface: `other` until an event does.
+    unnamed = ImpressionState(T0 + B, Surface.OTHER, True, surface_known=False)
+    assert apply(served("i-1", position=4)) == unnamed
     first_click = click("i-1", surface=Surface.HOMEPAGE)
-    assert apply(first_click) == ImpressionState(T0 + B, Surface.OTHER, viewable=True, position=4)
-    apply(click("i-1", surface=Surface.SEARCH, position=9))
+    assert apply(first_click) == ImpressionState(T0 + B, Surface.SEARCH, viewable=True, position=4)
+    apply(click("i-1", surface=Surface.CATEGORY, position=9))
     doc = db.impressions.find_one({"_id": "k"})
-    # The first click keeps the surface `transitions` filed it under.
-    filed_under = click_row_surface(first_click, Surface.OTHER).value
     assert doc == {
         "_id": "k",
         "gig": "g-1",
         "bucket": T0 + B,
-        "surface": "other",
+        "surface": "search",
+        "surface_known": True,
         "position": 4,
         "viewable": True,
         "clicked": True,
-        "clicked_surface": filed_under,
     }
 
 
-@pytest.mark.parametrize("surface", [None, *Surface])
-def test_click_surface_follows_transitions(surface: Surface | None) -> None:
-    event = click("i-1")._replace(surface=surface)
-    for shown in Surface:
-        state = ImpressionState(T0, shown, viewable=True)
-        (key,) = [k for k, c in apply_to_impression(state, event)[1].items() if c.clicks]
-        own = mp.click_surface(event)
-        assert key.surface == (shown if own is None else own)
-    chosen = mp.impression_update(event)[1]["$set"]["clicked_surface"]["$ifNull"][1]
-    own = mp.click_surface(event)
-    assert chosen == ("$surface" if own is None else {"$literal": own.value})
+def test_a_named_surface_is_never_changed_by_a_later_event(db: Any) -> None:
+    for event in (served("i-1"), served("i-1", surface=Surface.CATEGORY), viewable("i-1")):
+        db.impressions.find_one_and_update(
+            {"_id": "k"}, mp.impression_update(event), upsert=True
+        )
+    doc = db.impressions.find_one({"_id": "k"})
+    assert (doc["surface"], doc["surface_known"]) == ("search", True)
 
 
 def test_recount_pipelines_rebuild_rollup_rows(db: Any) -> None:
@@ -147,7 +143,6 @@ def test_recount_pipelines_rebuild_rollup_rows(db: Any) -> None:
                 "surface": "search",
                 "viewable": True,
                 "clicked": True,
-                "clicked_surface": "homepage",
                 "position": 2,
             },
             {
@@ -177,8 +172,8 @@ def test_recount_pipelines_rebuild_rollup_rows(db: Any) -> None:
         db.page_views.aggregate(mp.view_counts(pairs)),
     )
     assert rows == {
-        RollupKey("g-1", T0, Surface.SEARCH): Counts(2, 1, 0, 0, 2, 1),
-        RollupKey("g-1", T0, Surface.HOMEPAGE): Counts(clicks=1, views=1),
+        RollupKey("g-1", T0, Surface.SEARCH): Counts(2, 1, 1, 0, 2, 1),
+        RollupKey("g-1", T0, Surface.HOMEPAGE): Counts(views=1),
         RollupKey("g-1", T0, Surface.OTHER): Counts(views=1),
     }
 

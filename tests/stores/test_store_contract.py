@@ -69,6 +69,16 @@ async def test_clicked_impression_counts_as_viewable(store: Store) -> None:
     assert await rows(store) == {("g-1", T0, SEARCH): (1, 1, 1, 0, 0, 0)}
 
 
+async def test_a_viewable_before_its_served_moves_to_the_served_surface(store: Store) -> None:
+    await store.ingest([viewable("i-1")])
+    assert await rows(store) == {("g-1", T0, OTHER): (1, 1, 0, 0, 0, 0)}
+    # The served event, late, names the listing: the impression moves there, counted once.
+    await store.ingest([served("i-1", surface=CATEGORY, position=3, ts=T0 + 2 * B)])
+    assert await rows(store) == {("g-1", T0, CATEGORY): (1, 1, 0, 0, 3, 1)}
+    await store.ingest([click("i-1", surface=SEARCH, ts=T0 + 3 * B)])
+    assert await rows(store) == {("g-1", T0, CATEGORY): (1, 1, 1, 0, 3, 1)}
+
+
 async def test_impression_seen_only_in_click_still_counts_as_served(store: Store) -> None:
     await store.ingest([click("i-1", surface=CATEGORY), viewable("i-2", ts=T0 + B)])
     assert await rows(store) == {
