@@ -6,7 +6,17 @@ from datetime import date, timedelta
 
 import pytest
 
-from .api_harness import HOUR_MS, Api, Events, days_back, local_ms, local_today, now_ms
+from .api_harness import (
+    HOUR_MS,
+    Api,
+    ApiFactory,
+    CountingStore,
+    Events,
+    days_back,
+    local_ms,
+    local_today,
+    now_ms,
+)
 
 ZERO = {
     "servedImpressions": 0,
@@ -192,3 +202,19 @@ def test_unknown_time_zone_is_refused_with_examples(api: Api, tz: str) -> None:
     )
     assert "is not an IANA time zone name" in error["message"]
     assert "Asia/Kolkata" in error["message"]
+
+
+def test_one_gig_with_its_days_is_one_store_read(make_api: ApiFactory, events: Events) -> None:
+    api = make_api(wrap=CountingStore)
+    ts = now_ms() - HOUR_MS
+    api.collect([events.served("g-1", "i-1", ts), events.click("g-1", "i-1", ts + 1000)])
+    store: CountingStore = api.store
+    store.calls.clear()
+    data = api.data('{ gigMetrics(gigId: "g-1") { clicks ctr daily { clicks } '
+                    "bySurface { surface clicks } } }")["gigMetrics"]
+    assert (data["clicks"], data["ctr"]) == (1, 100.0)
+    assert sum(day["clicks"] for day in data["daily"]) == 1
+    assert dict(store.calls) == {"span_totals": 1}  # the totals come from the same read
+    store.calls.clear()
+    assert api.data('{ gigMetrics(gigId: "g-1") { clicks } }')["gigMetrics"]["clicks"] == 1
+    assert dict(store.calls) == {"surface_totals": 1}
