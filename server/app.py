@@ -24,6 +24,8 @@ from .stores.base import Store
 log = logging.getLogger("gigmetrics")
 
 PURGE_EVERY_S = 3600.0
+# Retention is not urgent to the minute: a server that just started serves first.
+PURGE_FIRST_AFTER_S = 600.0
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> Starlette:
@@ -68,6 +70,7 @@ async def purge_once(store: Store, settings: Settings, now: int) -> None:
 
 
 async def _purge_forever(store: Store, settings: Settings) -> None:
+    await asyncio.sleep(PURGE_FIRST_AFTER_S)
     while True:
         try:
             await purge_once(store, settings, now_ms())

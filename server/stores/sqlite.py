@@ -164,19 +164,22 @@ class SQLiteStore:
         await self._writer.call(purge)
 
     async def _purge_table(self, table: str, key: str, time: str, before: int) -> None:
-        """Walk a table in key order from a reader; the writer deletes old rows chunk by chunk,
-        so ingests go on between chunks."""
-        scan = f"SELECT {key}, {time} FROM {table} WHERE {key} > ? ORDER BY {key} LIMIT ?"
-        delete = f"DELETE FROM {table} WHERE {key} = ?"
+        """Walk a table in key ranges of PURGE_CHUNK rows: a reader finds each range's last
+        key, the writer deletes the range's old rows in one statement, so no row crosses into
+        Python (the tables have no time index: it would cost ingest a third of its speed) and
+        ingests go on between ranges."""
+        edge = f"SELECT {key} FROM {table} WHERE {key} > ? ORDER BY {key} LIMIT 1 OFFSET ?"
+        delete = f"DELETE FROM {table} WHERE {key} > ? AND {key} <= ? AND {time} < ?"
+        delete_rest = f"DELETE FROM {table} WHERE {key} > ? AND {time} < ?"
         after = ""
         while True:
-            rows = await self._read(partial(_fetch, scan, (after, PURGE_CHUNK)))
-            old = [(k,) for k, when in rows if when < before]
-            if old:
-                await self._writer.call(partial(_execute_many, delete, old))
-            if len(rows) < PURGE_CHUNK:
+            found = await self._read(partial(_fetch, edge, (after, PURGE_CHUNK - 1)))
+            if not found:
+                await self._writer.call(partial(_execute, delete_rest, (after, before)))
                 return
-            after = rows[-1][0]
+            last = found[0][0]
+            await self._writer.call(partial(_execute, delete, (after, last, before)))
+            after = last
 
     async def save_key(self, key: ApiKey) -> None:
         """Store a new API key (its id and secret hash must be new)."""
@@ -268,5 +271,5 @@ def _fetch(sql: str, params: Sequence[Any], conn: sqlite3.Connection) -> list[An
     return conn.execute(sql, params).fetchall()
 
 
-def _execute_many(sql: str, rows: list[tuple[Any]], conn: sqlite3.Connection) -> None:
-    conn.executemany(sql, rows)
+def _execute(sql: str, params: Sequence[Any], conn: sqlite3.Connection) -> None:
+    conn.execute(sql, params)
