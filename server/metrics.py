@@ -125,13 +125,12 @@ def report(
     total = Counts()
     daily = [Counts() for _ in window.days]
     surfaces = {surface: Counts() for surface in Surface}
-    starts = window.day_starts
     for row in rows:
         if row.gig != gig:
             continue
-        if not window.start <= row.bucket < window.end:
+        index = window.day_index(row.bucket)
+        if index is None:
             continue
-        index = bisect.bisect_right(starts, row.bucket) - 1
         counted = counted_clicks(row.counts, row.surface, click_surfaces)
         total.add(counted)
         daily[index].add(counted)

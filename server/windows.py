@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -37,17 +37,21 @@ class Window:
     start: int
     end: int
     days: tuple[Day, ...]
+    _starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_starts", tuple(d.start for d in self.days))
 
     def day_index(self, ts: int) -> int | None:
         """Index into `days` of the day holding `ts`, or None outside the window."""
         if not self.start <= ts < self.end:
             return None
-        return bisect.bisect_right(self.day_starts, ts) - 1
+        return bisect.bisect_right(self._starts, ts) - 1
 
     @property
     def day_starts(self) -> list[int]:
         """The first instant of each day, in order."""
-        return [d.start for d in self.days]
+        return list(self._starts)
 
 
 # Files in a zoneinfo directory that are not IANA zones.
