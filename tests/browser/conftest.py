@@ -66,6 +66,19 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def retry(check: Callable[[], Any], timeout: float, pause: Callable[[], None]) -> Any:
+    """Call `check` until it stops raising AssertionError, pausing between tries; after
+    `timeout` seconds its last failure is raised."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            pause()
+
+
 @dataclass
 class Server:
     """The running gigmetrics server."""
@@ -100,14 +113,7 @@ class Server:
 
     def eventually(self, check: Callable[[], Any], timeout: float = 6.0) -> Any:
         """Retry `check` until it stops failing (events are visible within a second)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                return check()
-            except AssertionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        return retry(check, timeout, lambda: time.sleep(0.1))
 
 
 _NAMES = {"served": "servedImpressions", "viewable": "viewableImpressions",
@@ -336,14 +342,7 @@ class Beacons:
 
     def wait_for(self, check: Callable[[], Any], timeout: float = 6.0) -> Any:
         """Let the browser run until `check` stops failing."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                return check()
-            except AssertionError:
-                if time.monotonic() > deadline:
-                    raise
-                self.page.wait_for_timeout(50)
+        return retry(check, timeout, lambda: self.page.wait_for_timeout(50))
 
     def wait_event(self, type: str, gig: str | None = None, count: int = 1) -> list[dict[str, Any]]:
         """Wait until at least `count` events of this type (and gig) were sent."""
