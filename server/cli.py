@@ -9,6 +9,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from .errors import GigmetricsError
 from .ingest import now_ms
@@ -38,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--workers", type=int, default=1,
+        help="worker processes sharing the port (MongoDB only; default 1)",
+    )
     serve.set_defaults(run=_serve)
 
     schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
@@ -67,6 +72,17 @@ def _serve(args: argparse.Namespace) -> int:
     from .app import create_app
 
     settings = Settings.from_env()
+    if args.workers < 1:
+        print(f"gigmetrics: --workers must be 1 or more, not {args.workers}", file=sys.stderr)
+        return 2
+    if args.workers > 1 and not settings.database_url.startswith("mongodb"):
+        print(
+            f"gigmetrics: --workers {args.workers} needs the MongoDB store. The embedded SQLite "
+            "store has one writer per file, so run it as one process (it batches writes "
+            "already), or set GIGMETRICS_DATABASE_URL=mongodb://host/dbname.",
+            file=sys.stderr,
+        )
+        return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     has_uvloop = importlib.util.find_spec("uvloop") is not None
     has_httptools = importlib.util.find_spec("httptools") is not None
@@ -75,8 +91,12 @@ def _serve(args: argparse.Namespace) -> int:
         f"GraphiQL: /graphql; snippet: /sdk.js)",
         flush=True,
     )
+    # Several workers each build the app from the environment (a factory by import path).
+    app: Any = create_app(settings) if args.workers == 1 else "server.app:create_app"
     uvicorn.run(
-        create_app(settings),
+        app,
+        factory=args.workers > 1,
+        workers=args.workers,
         host=args.host,
         port=args.port,
         loop="uvloop" if has_uvloop else "asyncio",
