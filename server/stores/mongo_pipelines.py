@@ -11,8 +11,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..events import Event, EventType, Surface
-from ..metrics import RollupRow
+from ..metrics import ContextRow, RollupRow
 from ..transitions import (
+    DAY_MS,
+    ContextKey,
     Counts,
     ImpressionState,
     RollupKey,
@@ -26,6 +28,8 @@ Pipeline = list[Document]
 BucketPair = tuple[str, int]
 
 ROLLUP_FIELDS = ("served", "viewable", "clicks", "views", "position_sum", "position_count")
+CONTEXT_FIELDS = ("served", "viewable", "clicks", "position_sum", "position_count")
+DayPair = tuple[str, int]
 _EVENT_FIELDS = ("gig", "ts", "seller", "imp", "pv", "context", "position")
 
 
@@ -83,6 +87,77 @@ def surface_totals(gigs: Iterable[str], start: int, end: int) -> Pipeline:
 def surface_total_row(doc: Mapping[str, Any], start: int) -> RollupRow:
     """One `surface_totals` result as a row whose bucket is the window's start."""
     return rollup_row({**doc, **doc["_id"], "bucket": start})
+
+
+def context_rollup_id(key: ContextKey) -> str:
+    """The deterministic `_id` of a context rollup document (`|` is in no gig id; the
+    context, free text, comes last)."""
+    return f"{key.gig}|{key.bucket}|{key.surface.value}|{key.context}"
+
+
+def context_rollup_increment(key: ContextKey, counts: Counts) -> Document:
+    """Update adding `counts` to a context rollup document, creating it when missing."""
+    inc = {name: getattr(counts, name) for name in CONTEXT_FIELDS if getattr(counts, name)}
+    return {
+        "$inc": inc,
+        "$setOnInsert": {
+            "gig": key.gig,
+            "bucket": key.bucket,
+            "surface": key.surface.value,
+            "context": key.context,
+        },
+    }
+
+
+def context_days_filter(pairs: Iterable[DayPair]) -> Document:
+    """`context_days` documents of these (gig, UTC day) pairs: the contexts each keeps."""
+    return {"$or": [{"gig": gig, "day": day} for gig, day in sorted(set(pairs))]}
+
+
+def context_day_document(gig: str, day: int, context: str) -> Document:
+    """One context a gig keeps on one UTC day (insert; a duplicate `_id` means it is kept)."""
+    return {"_id": f"{gig}|{day}|{context}", "gig": gig, "day": day, "context": context}
+
+
+def kept_contexts(docs: Iterable[Mapping[str, Any]]) -> dict[DayPair, set[str]]:
+    """`context_days` documents as the `kept` argument of `transitions.bound_contexts`."""
+    kept: dict[DayPair, set[str]] = {}
+    for doc in docs:
+        kept.setdefault((doc["gig"], doc["day"]), set()).add(doc["context"])
+    return kept
+
+
+def context_totals(gigs: Iterable[str], start: int, end: int) -> Pipeline:
+    """Context rollups summed per (gig, surface, context) over a window."""
+    sums = {name: {"$sum": f"${name}"} for name in CONTEXT_FIELDS}
+    return [
+        {"$match": rollups_filter(gigs, start, end)},
+        {
+            "$group": {
+                "_id": {"gig": "$gig", "surface": "$surface", "context": "$context"},
+                **sums,
+            }
+        },
+    ]
+
+
+def context_row(doc: Mapping[str, Any]) -> ContextRow:
+    """One `context_totals` result as a `ContextRow`."""
+    group = doc["_id"]
+    served, viewable, clicks, position_sum, position_count = (
+        int(doc.get(name) or 0) for name in CONTEXT_FIELDS
+    )
+    return ContextRow(
+        group["gig"],
+        Surface(group["surface"]),
+        group["context"],
+        Counts(served, viewable, clicks, 0, position_sum, position_count),
+    )
+
+
+def context_days_before(bucket: int) -> Document:
+    """`context_days` documents of whole UTC days before `bucket` (for purging)."""
+    return {"day": {"$lt": bucket // DAY_MS}}
 
 
 def event_document(event: Event, *, received: int, applied: bool) -> Document:
@@ -147,6 +222,8 @@ def impression_update(event: Event) -> Pipeline:
         "viewable": {"$or": [{"$ifNull": ["$viewable", False]}, {"$literal": viewable}]},
         "clicked": {"$or": [{"$ifNull": ["$clicked", False]}, {"$literal": clicked}]},
     }
+    if event.context is not None:
+        first["context"] = _first("context", event.context)
     return [{"$set": first}]
 
 
@@ -161,6 +238,7 @@ def impression_state(doc: Mapping[str, Any] | None) -> ImpressionState | None:
         clicked=bool(doc.get("clicked")),
         position=doc.get("position"),
         surface_known=bool(doc.get("surface_known", True)),
+        context=doc.get("context"),
     )
 
 
