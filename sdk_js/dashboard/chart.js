@@ -5,6 +5,8 @@ import "uplot/dist/uPlot.min.css";
 
 const COLORS = { served: "#2457a6", viewable: "#1b8a5a", clicks: "#b4451f", ctr: "#6b3fa0" };
 const HEIGHT = 220;
+// Counts are whole: no 0.25-click ticks.
+const WHOLE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 1e6, 1e7];
 
 const dayValue = (date) => Date.parse(`${date}T00:00:00Z`) / 1000;
 const count = (u, v) => (v === null || v === undefined ? "–" : v.toLocaleString("en-US"));
@@ -28,7 +30,7 @@ function options(kind, width) {
       { label: "Served", stroke: COLORS.served, width: 2, fill: "rgba(36,87,166,0.08)",
         value: count },
       { label: "Viewable", stroke: COLORS.viewable, width: 2, dash: [6, 3], value: count },
-    ], axes: [axisX, { label: "Impressions", size: 60 }] };
+    ], axes: [axisX, { label: "Impressions", size: 60, incrs: WHOLE }] };
   }
   return { ...common, scales: { ...common.scales, pct: { range: (u, min, max) => [0, Math.max(1, max)] } },
     series: [
@@ -37,7 +39,7 @@ function options(kind, width) {
         paths: uPlot.paths.bars({ size: [0.6, 40] }), points: { show: false }, value: count },
       { label: "CTR", stroke: COLORS.ctr, width: 2, scale: "pct", value: percent },
     ],
-    axes: [axisX, { label: "Clicks", size: 50 },
+    axes: [axisX, { label: "Clicks", size: 50, incrs: WHOLE },
            { scale: "pct", side: 1, label: "CTR %", size: 50, grid: { show: false } }] };
 }
 

@@ -14,6 +14,8 @@ const KEY_STORAGE = "gigmetrics.apiKey";
 const REFRESH_MS = 5000;
 const PAGE = 10;
 const BROWSER_TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+const MODERN_ZONES = ["Asia/Kolkata", "Asia/Kathmandu", "Asia/Ho_Chi_Minh", "Asia/Yangon",
+  "Europe/Kyiv", "America/Nuuk", "Pacific/Kanton", "Atlantic/Faroe"];
 const SURFACES = { SEARCH: "Search", CATEGORY: "Category", HOMEPAGE: "Homepage",
                    USER_PAGE: "Seller profile", OTHER: "Other" };
 
@@ -131,8 +133,10 @@ async function load(quiet = false) {
 
 function shell() {
   destroyCharts();
-  const zones = [...new Set([BROWSER_TZ, "UTC", ...(Intl.supportedValuesOf
-    ? Intl.supportedValuesOf("timeZone") : [])])];
+  // Browsers list ICU's names, some of them old ("Asia/Calcutta"): add today's spellings.
+  const known = Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : [];
+  const zones = [...new Set([BROWSER_TZ, "UTC",
+    ...[...known, ...MODERN_ZONES].sort()])];
   app.replaceChildren(
     h("header", { class: "top" },
       h("a", { href: "/dashboard", class: "brand" }, "gigmetrics"),
@@ -270,7 +274,8 @@ function cards(subject) {
         h("span", { class: "value" }, show(m, subject[m.key])),
         h("span", { class: `delta ${tone}` },
           h("span", { class: "sr-only" }, "Change against the previous period: "),
-          delta.text, previous ? h("span", { class: "vs" }, " vs previous") : null));
+          delta.text, delta.better !== null || /\d/.test(delta.text)
+            ? h("span", { class: "vs" }, " vs previous") : null));
     })));
 }
 
