@@ -88,7 +88,9 @@ def _impression(rng: random.Random, gig: Any, ts: int, ctr: dict[str, float],
                    "surface": surface, "ts": ts + rng.randint(2_000, 40_000)}
 
 
-async def fill_demo_store(store: Store, settings: Settings, now: int) -> int | None:
+async def fill_demo_store(
+    store: Store, settings: Settings, now: int, days: int = DAYS
+) -> int | None:
     """Fill an empty embedded store with demo traffic; how many events, or None when the
     store is not one to fill (demo off, MongoDB, or any data already there)."""
     if not settings.demo or not settings.database_url.startswith("sqlite:"):
@@ -96,7 +98,7 @@ async def fill_demo_store(store: Store, settings: Settings, now: int) -> int | N
     if await store.gigs_of_sellers(None):
         return None
     service = MetricsService(store, settings, now)
-    events = list(demo_events(now))
+    events = list(demo_events(now, days))
     batches = [
         events[i : i + MAX_EVENTS_PER_BATCH] for i in range(0, len(events), MAX_EVENTS_PER_BATCH)
     ]
@@ -104,16 +106,16 @@ async def fill_demo_store(store: Store, settings: Settings, now: int) -> int | N
     # Several batches at once share the SQLite writer's group commits.
     for i in range(0, len(batches), PARALLEL_BATCHES):
         found = await asyncio.gather(
-            *(_record(service, b, settings) for b in batches[i : i + PARALLEL_BATCHES])
+            *(_record(service, b, days) for b in batches[i : i + PARALLEL_BATCHES])
         )
         accepted += sum(found)
     return accepted
 
 
-async def _record(service: MetricsService, batch: list[dict[str, Any]], settings: Settings) -> int:
+async def _record(service: MetricsService, batch: list[dict[str, Any]], days: int) -> int:
     # Older than raw retention on purpose: the next purge keeps only their rollups, as it
     # would for real traffic of that age.
-    receipt = await service.record(batch, sent_at=None, oldest_days=DAYS + 1)
+    receipt = await service.record(batch, sent_at=None, oldest_days=days + 1)
     return receipt.accepted
 
 
