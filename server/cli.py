@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_serve)
 
+    demo = commands.add_parser(
+        "demo-traffic",
+        help="fill an empty embedded store with 30 days of demo traffic (scripts/serve does)",
+    )
+    demo.set_defaults(run=_demo_traffic)
+
     schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.add_argument("--output", "-o", help="write to this file instead of stdout")
     schema.set_defaults(run=_schema)
@@ -105,6 +111,26 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         timeout_graceful_shutdown=5,
     )
+    return 0
+
+
+def _demo_traffic(args: argparse.Namespace) -> int:
+    from .demo.traffic import fill_demo_store
+
+    settings = Settings.from_env()
+
+    async def run() -> int | None:
+        store: Store = open_store(settings.database_url)
+        await store.open()
+        try:
+            return await fill_demo_store(store, settings, now_ms())
+        finally:
+            await store.close()
+
+    filled = asyncio.run(run())
+    if filled is not None:
+        print(f"Filled the empty demo store with {filled:,} events: 60 days of generated "
+              "traffic for the demo sellers (event ids start with demo-).", flush=True)
     return 0
 
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from ..errors import StoreUnavailable
 from ..events import Event, Rejection
 from .base import IngestResult
-from .sqlite_ingest import SCHEMA, ingest_group
+from .sqlite_ingest import create_schema, ingest_group
 
 T = TypeVar("T")
 
@@ -113,7 +113,7 @@ class Writer:
             # larger checkpoints (each one fsyncs) write a page changed by many commits once.
             conn = connect(self.path, cache_mib=WRITER_CACHE_MIB)
             conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
-            conn.executescript(SCHEMA)
+            create_schema(conn)
         except Exception as exc:
             loop.call_soon_threadsafe(_settle, ready, None, exc)
             return
