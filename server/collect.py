@@ -8,6 +8,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from . import json_body
 from .bots import is_crawler
 from .errors import BadBatch, StoreUnavailable
 from .events import MAX_BODY_BYTES, parse_batch
@@ -51,13 +52,11 @@ class Collector:
             return _error(413, f"the body is over {MAX_BODY_BYTES} bytes: send fewer events "
                           "per request", origin)
         try:
-            decoded = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            return _error(400, f"the body is not valid JSON ({exc})", origin)
-        automated = is_crawler(request.headers.get("user-agent", ""))
-        try:
+            decoded = json_body.loads(body)
+            automated = is_crawler(request.headers.get("user-agent", ""))
             batch = parse_batch(
-                decoded, received=received, oldest_days=self.max_backdate_days, automated=automated
+                decoded,
+                received=received, oldest_days=self.max_backdate_days, automated=automated
             )
             receipt = await record(self.store, batch)
         except BadBatch as exc:
