@@ -14,7 +14,7 @@ from .api import graphql_route
 from .collect import Collector
 from .demo import demo_routes
 from .events import DAY_MS
-from .health import health_routes
+from .health import StoreHealth, health_routes
 from .ingest import now_ms
 from .sdk import sdk_route
 from .settings import Settings
@@ -45,19 +45,21 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                 await purger
             await store.close()
 
-    collector = Collector(store, settings)
+    health = StoreHealth(store)
+    collector = Collector(store, settings, health)
     routes: list[BaseRoute] = [
         # A bound method, so Starlette wraps it as a request handler (an instance is ASGI).
         Route("/collect", collector.__call__, methods=["POST", "OPTIONS"]),
-        graphql_route(store, settings),
+        graphql_route(store, settings, health),
         sdk_route(),
-        *health_routes(store),
+        *health_routes(health),
     ]
     if settings.demo:
         routes.extend(demo_routes(settings))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
+    app.state.health = health
     return app
 
 

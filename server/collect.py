@@ -12,6 +12,7 @@ from . import json_body
 from .bots import is_crawler
 from .errors import BadBatch, StoreUnavailable
 from .events import MAX_BODY_BYTES, parse_batch
+from .health import StoreHealth
 from .ingest import now_ms, record
 from .settings import Settings
 from .stores.base import Store
@@ -19,13 +20,15 @@ from .stores.base import Store
 log = logging.getLogger("gigmetrics.collect")
 
 _ACCEPTED_TYPES = ("text/plain", "application/json", "")
+RETRY_AFTER_S = 5
 
 
 class Collector:
     """Turns beacon requests into stored events."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, health: StoreHealth | None = None) -> None:
         self.store = store
+        self.health = health
         self.allow_any_origin = "*" in settings.allowed_origins
         self.allowed_origins = frozenset(settings.allowed_origins)
         self.max_backdate_days = settings.max_backdate_days
@@ -58,11 +61,14 @@ class Collector:
                 decoded,
                 received=received, oldest_days=self.max_backdate_days, automated=automated
             )
-            receipt = await record(self.store, batch)
+            receipt = await record(self.store, batch, self.health)
         except BadBatch as exc:
             return _error(400, str(exc), origin)
         except StoreUnavailable as exc:
-            return _error(503, f"the store is unavailable, retry later ({exc})", origin)
+            message = str(exc) if "retry later" in str(exc) else f"{exc}: retry later"
+            response = _error(503, message, origin)
+            response.headers["retry-after"] = str(RETRY_AFTER_S)
+            return response
         return _json(200, receipt.as_json(), origin)
 
     def _origin_allowed(self, origin: str) -> bool:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .errors import StoreUnavailable
 from .events import Batch
 from .stores.base import Store
+
+if TYPE_CHECKING:
+    from .health import StoreHealth
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +31,19 @@ class Receipt:
         }
 
 
-async def record(store: Store, batch: Batch) -> Receipt:
-    """Store a validated batch; returns once every accepted event is durable."""
-    result = await store.ingest(batch.events, batch.rejections)
+async def record(store: Store, batch: Batch, health: StoreHealth | None = None) -> Receipt:
+    """Store a validated batch; returns once every accepted event is durable.
+
+    A store that cannot write raises `StoreUnavailable`, which `health` notes for `/readyz`.
+    """
+    try:
+        result = await store.ingest(batch.events, batch.rejections)
+    except StoreUnavailable as exc:
+        if health is not None:
+            health.write_failed(exc)
+        raise
+    if health is not None:
+        health.write_worked()
     return Receipt(
         accepted=result.accepted,
         duplicates=result.duplicates,

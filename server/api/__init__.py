@@ -17,6 +17,7 @@ from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
 
+from ..health import StoreHealth
 from ..ingest import now_ms
 from ..service import MetricsService
 from ..settings import Settings
@@ -32,10 +33,13 @@ class GigmetricsGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI app with a gigmetrics context per request, and GraphQL over HTTP
     done by the spec (`http.py`)."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, health: StoreHealth | None = None
+    ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
         self.store = store
         self.settings = settings
+        self.health = health
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,7 +60,7 @@ class GigmetricsGraphQL(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         assert isinstance(request, Request) and isinstance(response, Response)  # no websockets
-        service = MetricsService(self.store, self.settings, now_ms())
+        service = MetricsService(self.store, self.settings, now_ms(), health=self.health)
         return Context.build(request, response, service, self.settings)
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
@@ -141,9 +145,9 @@ class _TooLarge(Exception):
     pass
 
 
-def graphql_route(store: Store, settings: Settings) -> Route:
+def graphql_route(store: Store, settings: Settings, health: StoreHealth | None = None) -> Route:
     """`/graphql`: POST (and GET) queries; GraphiQL on GET when `settings.graphiql`."""
-    app: ASGIApp = BodyLimit(GigmetricsGraphQL(store, settings), MAX_GRAPHQL_BODY_BYTES)
+    app: ASGIApp = BodyLimit(GigmetricsGraphQL(store, settings, health), MAX_GRAPHQL_BODY_BYTES)
     if settings.api_origins:
         # Browser dashboards send the key in a header, never a cookie: no credentials.
         app = CORSMiddleware(
