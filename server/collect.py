@@ -13,7 +13,7 @@ from .bots import is_crawler
 from .errors import BadBatch, StoreUnavailable
 from .events import MAX_BODY_BYTES, parse_batch
 from .health import StoreHealth
-from .ingest import now_ms, record
+from .ingest import RejectionSampler, now_ms, record
 from .settings import Settings
 from .stores.base import Store
 
@@ -29,6 +29,8 @@ class Collector:
     def __init__(self, store: Store, settings: Settings, health: StoreHealth | None = None) -> None:
         self.store = store
         self.health = health
+        # Anonymous senders only: recordEvents callers hold a key (the store's cap bounds both).
+        self.rejection_sampler = RejectionSampler()
         self.allow_any_origin = "*" in settings.allowed_origins
         self.allowed_origins = frozenset(settings.allowed_origins)
         self.max_backdate_days = settings.max_backdate_days
@@ -61,7 +63,7 @@ class Collector:
                 decoded,
                 received=received, oldest_days=self.max_backdate_days, automated=automated
             )
-            receipt = await record(self.store, batch, self.health)
+            receipt = await record(self.store, batch, self.health, self.rejection_sampler)
         except BadBatch as exc:
             return _error(400, str(exc), origin)
         except StoreUnavailable as exc:

@@ -18,13 +18,12 @@ from ..errors import StoreUnavailable
 from ..events import Event, Rejection, Surface
 from ..metrics import RollupRow
 from ..transitions import Counts, bucket_of
-from .base import ApiKey, IngestResult, StoredRejection
+from .base import REJECTIONS_KEPT, ApiKey, IngestResult, StoredRejection
 from .sqlite_ingest import ROLLUP_COLUMNS, chunks
 from .sqlite_writer import Writer, connect, unavailable
 
 T = TypeVar("T")
 
-REJECTIONS_KEPT = 100_000
 COUNT_COLUMNS = ("served", "viewable", "clicks", "views", "position_sum", "position_count")
 PURGE_CHUNK = 5_000
 # Headroom for a few full batches: a disk that can take less is not ready.
