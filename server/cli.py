@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import logging
 import sys
@@ -65,11 +64,10 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .serving import uvicorn_options
 
     settings = Settings.from_env()
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    has_uvloop = importlib.util.find_spec("uvloop") is not None
-    has_httptools = importlib.util.find_spec("httptools") is not None
     print(
         f"gigmetrics on http://{args.host}:{args.port}/  (store: {settings.database_url}; "
         f"GraphiQL: /graphql; snippet: /sdk.js)",
@@ -79,11 +77,10 @@ def _serve(args: argparse.Namespace) -> int:
         create_app(settings),
         host=args.host,
         port=args.port,
-        loop="uvloop" if has_uvloop else "asyncio",
-        http="httptools" if has_httptools else "h11",
         log_level=args.log_level,
         access_log=False,
         timeout_graceful_shutdown=5,
+        **uvicorn_options(),
     )
     return 0
 

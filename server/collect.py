@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from . import json_body
@@ -52,7 +52,12 @@ class Collector:
             # Refused before reading: a huge body never reaches memory.
             return _error(413, f"the body is over {MAX_BODY_BYTES} bytes: send fewer events "
                           "per request", origin)
-        body = await _read_limited(request)
+        try:
+            body = await _read_limited(request)
+        except ClientDisconnect:
+            # A closed tab or a dropped connection: nobody is waiting for an answer.
+            log.info("a /collect client went away before its body was read whole")
+            return Response(status_code=400)
         if body is None:
             return _error(413, f"the body is over {MAX_BODY_BYTES} bytes: send fewer events "
                           "per request", origin)
