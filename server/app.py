@@ -15,7 +15,7 @@ from .assets import Assets, asset_routes
 from .collect import Collector
 from .demo import demo_routes
 from .events import DAY_MS
-from .health import health_routes
+from .health import StoreHealth, health_routes
 from .ingest import now_ms
 from .sdk import sdk_route
 from .settings import Settings
@@ -46,21 +46,23 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                 await purger
             await store.close()
 
-    collector = Collector(store, settings)
+    health = StoreHealth(store)
+    collector = Collector(store, settings, health)
     assets = Assets()
     routes: list[BaseRoute] = [
         # A bound method, so Starlette wraps it as a request handler (an instance is ASGI).
         Route("/collect", collector.__call__, methods=["POST", "OPTIONS"]),
-        graphql_route(store, settings, assets),
+        graphql_route(store, settings, assets, health),
         sdk_route(),
         *asset_routes(assets),
-        *health_routes(store),
+        *health_routes(health),
     ]
     if settings.demo:
         routes.extend(demo_routes(settings))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
+    app.state.health = health
     return app
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import logging
 import sys
@@ -76,6 +75,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .serving import uvicorn_options
 
     settings = Settings.from_env()
     if args.workers < 1:
@@ -90,8 +90,6 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    has_uvloop = importlib.util.find_spec("uvloop") is not None
-    has_httptools = importlib.util.find_spec("httptools") is not None
     print(
         f"gigmetrics on http://{args.host}:{args.port}/  (store: {settings.database_url}; "
         f"GraphiQL: /graphql; snippet: /sdk.js)",
@@ -105,11 +103,10 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         host=args.host,
         port=args.port,
-        loop="uvloop" if has_uvloop else "asyncio",
-        http="httptools" if has_httptools else "h11",
         log_level=args.log_level,
         access_log=False,
         timeout_graceful_shutdown=5,
+        **uvicorn_options(),
     )
     return 0
 
