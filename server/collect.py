@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
@@ -11,11 +12,13 @@ from starlette.responses import Response
 from . import json_body
 from .bots import is_crawler
 from .errors import BadBatch, StoreUnavailable
-from .events import MAX_BODY_BYTES, parse_batch
+from .events import MAX_BODY_BYTES, Event, parse_batch
 from .health import StoreHealth
 from .ingest import RejectionSampler, now_ms, record
 from .settings import Settings
+from .signing import check
 from .stores.base import Store
+from .traffic import TrafficScreen
 
 log = logging.getLogger("gigmetrics.collect")
 
@@ -34,6 +37,8 @@ class Collector:
         self.allow_any_origin = "*" in settings.allowed_origins
         self.allowed_origins = frozenset(settings.allowed_origins)
         self.max_backdate_days = settings.max_backdate_days
+        self.signing_keys = settings.signing_keys
+        self.traffic = TrafficScreen(store.counters)
 
     async def __call__(self, request: Request) -> Response:
         origin = request.headers.get("origin")
@@ -68,6 +73,7 @@ class Collector:
                 decoded,
                 received=received, oldest_days=self.max_backdate_days, automated=automated
             )
+            batch = replace(batch, events=await self._screen(batch.events, request))
             receipt = await record(self.store, batch, self.health, self.rejection_sampler)
         except BadBatch as exc:
             return _error(400, str(exc), origin)
@@ -77,6 +83,14 @@ class Collector:
             response.headers["retry-after"] = str(RETRY_AFTER_S)
             return response
         return _json(200, receipt.as_json(), origin)
+
+    async def _screen(self, events: tuple[Event, ...], request: Request) -> tuple[Event, ...]:
+        """Invalid traffic marked: bad signatures (when signing is on), then over-rate."""
+        keys = self.signing_keys
+        if keys is not None:
+            events = tuple(check(keys, event) for event in events)
+        client = request.client.host if request.client is not None else ""
+        return await self.traffic.screen(events, client)
 
     def _origin_allowed(self, origin: str) -> bool:
         return self.allow_any_origin or origin.rstrip("/") in self.allowed_origins

@@ -51,8 +51,14 @@ _TYPES = {t.value: t for t in EventType}
 _SURFACES = {s.value: s for s in Surface}
 
 EVENT_FIELDS = frozenset(
-    {"id", "type", "gig", "seller", "imp", "pv", "surface", "context", "position", "ts"}
+    {"id", "type", "gig", "seller", "imp", "pv", "surface", "context", "position", "ts", "sig"}
 )
+# A signature token (server/signing.py) is short; anything longer is not one.
+_SIG = re.compile(r"[A-Za-z0-9_.-]{1,160}")
+# A click this soon after its tile was rendered (the snippet's impression ids start with
+# that time) is faster than a person can see and click: with no showing before it, it is
+# invalid traffic (`click_unshown`).
+CLICK_MIN_MS = 500
 _NEEDS_IMP = frozenset({EventType.SERVED, EventType.VIEWABLE, EventType.CLICK})
 _NEEDS_SURFACE = frozenset({EventType.SERVED, EventType.CLICK})
 
@@ -75,6 +81,17 @@ class Event(NamedTuple):
     context: str | None = None
     position: int | None = None
     automated: bool = False
+    # The listing's or page's signature token, as sent (signing.py checks it).
+    sig: str | None = None
+    # Why the event is invalid traffic (a code of server/invalid.py), or None: counted.
+    invalid: str | None = None
+    # How far its `seller` is trusted to set the gig's owner (ownership.py: CLAIM, FIRST,
+    # MOVE); anonymous beacons without signing are FIRST.
+    trust: int = 1
+    # With a valid signature: the tile (or page) of the signed render it spends.
+    render: str | None = None
+    # A click sooner than CLICK_MIN_MS after its snippet impression id was made.
+    quick: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +142,7 @@ def parse_batch(
         received=received,
         oldest_days=oldest_days,
         automated=automated or flagged,
+        invalid="crawler" if automated else "declared_automation" if flagged else None,
     )
 
 
@@ -135,8 +153,10 @@ def parse_events(
     received: int,
     oldest_days: int = 7,
     automated: bool = False,
+    invalid: str | None = None,
 ) -> Batch:
-    """Validate a list of raw events one by one; one bad event never spoils the rest."""
+    """Validate a list of raw events one by one; one bad event never spoils the rest.
+    Automated events are invalid traffic, `invalid` says why (default: declared)."""
     if not isinstance(raw_events, list):
         raise BadBatch(f'"events" must be a list of event objects, not {json_kind(raw_events)}.')
     if len(raw_events) > MAX_EVENTS_PER_BATCH:
@@ -149,9 +169,11 @@ def parse_events(
     oldest = received - oldest_days * DAY_MS
     events: list[Event] = []
     rejections: list[Rejection] = []
+    reason = (invalid or "declared_automation") if automated else None
     for index, raw in enumerate(raw_events):
         try:
-            events.append(_parse_event(raw, sent_at, received, oldest, oldest_days, automated))
+            event = _parse_event(raw, sent_at, received, oldest, oldest_days, automated)
+            events.append(event if reason is None else event._replace(invalid=reason))
         except _Reject as why:
             rejections.append(Rejection(index, str(why), raw_copy(raw), received))
     return Batch(tuple(events), tuple(rejections))
@@ -217,13 +239,28 @@ def _parse_event(
     position = get("position")
     if position is not None and (type(position) is not int or not 1 <= position <= MAX_POSITION):
         raise _Reject(f"position: must be a whole number from 1 to {MAX_POSITION}")
-    ts = _event_time(get("ts"), sent_at, received)
+    raw_ts = get("ts")
+    ts = _event_time(raw_ts, sent_at, received)
     if ts < oldest:
         raise _Reject(f"ts: the event is older than {oldest_days} days")
+    sig = get("sig")
+    if sig is not None and (type(sig) is not str or not _SIG.fullmatch(sig)):
+        _bad_text("sig", sig, "a signature token from data-gm-sig (up to 160 characters)")
+    quick = event_type is EventType.CLICK and _soon_after_render(imp, raw_ts)
     return Event(
         event_id, event_type, gig, ts, seller, imp, pv, surface, context or None, position,
-        automated,
+        automated, sig, None, 1, None, quick,
     )
+
+
+def _soon_after_render(imp: Any, raw_ts: Any) -> bool:
+    """True when a snippet impression id (it starts with the render time, 8 base-36 digits,
+    the click's own clock) says the click came less than CLICK_MIN_MS after the tile."""
+    try:
+        made = int(imp[:8], 36)
+    except (TypeError, ValueError):
+        return False
+    return len(imp) >= 24 and -CLICK_MIN_MS < raw_ts - made < CLICK_MIN_MS
 
 
 def _event_time(ts: Any, sent_at: float | None, received: int) -> int:
@@ -273,7 +310,7 @@ def _is_number(value: Any) -> bool:
 def event_to_wire(event: Event) -> dict[str, Any]:
     """The JSON form of an event as the snippet would send it (used by tests and benches)."""
     out: dict[str, Any] = {"id": event.id, "type": event.type.value, "gig": event.gig}
-    for name in ("seller", "imp", "pv", "context", "position"):
+    for name in ("seller", "imp", "pv", "context", "position", "sig"):
         value = getattr(event, name)
         if value is not None:
             out[name] = value

@@ -16,8 +16,9 @@ from .events import Batch, Event, Rejection, parse_events
 from .health import StoreHealth
 from .ingest import Receipt, record
 from .metrics import ContextRow, GigReport, Metrics, RollupRow, combined, report, totals
+from .ownership import FIRST, Conflict
 from .settings import Settings
-from .stores.base import Store, StoredRejection
+from .stores.base import InvalidRow, Store, StoredRejection
 from .untrusted import raw_copy
 from .windows import Window, previous_window, range_window, rolling_window
 
@@ -164,11 +165,13 @@ class MetricsService:
         sent_at: float | None,
         oldest_days: int,
         sellers: frozenset[str] | None = None,
+        trust: int = FIRST,
     ) -> Receipt:
         """Validate (the same rules as `/collect`) and store a batch of events.
 
         With `sellers`, only events naming one of them, for gigs not known to belong to
-        another seller, are stored; the others are rejected with the reason.
+        another seller, are stored; the others are rejected with the reason. `trust` says
+        how far the caller's `seller` sets a gig's owner (`ownership`).
         """
         batch = parse_events(
             raw_events, sent_at=sent_at, received=self.now, oldest_days=oldest_days
@@ -176,7 +179,26 @@ class MetricsService:
         if sellers is not None and batch.events:
             known = await self.sellers_of(sorted({e.gig for e in batch.events}))
             batch = screened(batch, raw_events, seller_screen(sellers, known), self.now)
+        if trust != FIRST:
+            batch = Batch(tuple(e._replace(trust=trust) for e in batch.events), batch.rejections)
         return await record(self.store, batch, self.health)
+
+    async def invalid(self, gigs: Sequence[str], span: Span) -> dict[str, list[InvalidRow]]:
+        """Each gig's invalid traffic per reason over the window: one store read of rollups."""
+        found: dict[str, list[InvalidRow]] = {gig: [] for gig in gigs}
+        if gigs:
+            for row in await self.store.invalid_totals(gigs, span.window.start, span.window.end):
+                if row.gig in found:
+                    found[row.gig].append(row)
+        return found
+
+    async def set_owner(self, gig: str, seller: str) -> None:
+        """The admin's word: `seller` owns `gig` from now on."""
+        await self.store.set_owner(gig, seller, self.now)
+
+    async def gig_claims(self, limit: int) -> list[Conflict]:
+        """Sellers named for gigs another seller owns, most recent first."""
+        return await self.store.gig_claims(limit)
 
     async def rejections(self, limit: int) -> list[StoredRejection]:
         """The newest rejected events, newest first."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from .errors import SettingsError
 from .events import CLICK_SURFACES_DEFAULT, Surface
+from .signing import SigningKeys
 
 DEFAULT_DATABASE_URL = "sqlite:///gigmetrics.db"
 
@@ -26,6 +27,8 @@ class Settings:
     bucket_retention_days: int = 400
     click_surfaces: frozenset[Surface] = field(default=CLICK_SURFACES_DEFAULT)
     max_backdate_days: int = 7
+    # Signed listings (server/signing.py): None is the zero-set-up default, nothing signed.
+    signing_keys: SigningKeys | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +46,7 @@ class Settings:
             raw_retention_days=raw_days,
             bucket_retention_days=bucket_days,
             click_surfaces=_surfaces(env),
+            signing_keys=_signing_keys(env),
         )
 
 
@@ -106,3 +110,8 @@ def _surfaces(env: Mapping[str, str]) -> frozenset[Surface]:
             f"use a comma-separated list of {', '.join(sorted(known))}."
         )
     return frozenset(Surface(n) for n in names)
+
+
+def _signing_keys(env: Mapping[str, str]) -> SigningKeys | None:
+    raw = env.get("GIGMETRICS_SIGNING_KEYS", "").strip()
+    return SigningKeys.parse(raw) if raw else None

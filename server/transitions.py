@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from . import invalid
 from .events import Event, EventType, Surface
 
 BUCKET_MS = 15 * 60 * 1000
@@ -241,19 +242,31 @@ def plan(
     impressions: dict[str, ImpressionState],
     seen_page_views: set[str],
     contexts: ContextDelta | None = None,
+    renders: dict[str, str] | None = None,
+    judged: dict[str, str] | None = None,
 ) -> tuple[dict[str, ImpressionState], Delta]:
     """Apply new, counted events in order; return the changed impressions and the rollup delta.
 
     `impressions` and `seen_page_views` hold the stored state of the keys these events name;
     both are updated in place so that later events of the same batch see earlier ones.
     With `contexts`, the context rollup delta is added into it (before `bound_contexts`).
+    `renders` holds which impression (or page load) spent each signed tile (or page) these
+    events name, and takes the new ones. Events found invalid here go to `judged` (event id
+    -> reason): a signed tile spent by another impression, a quick click nothing showed.
     """
     changed: dict[str, ImpressionState] = {}
     delta: Delta = {}
     view = EventType.VIEW
+    judged = {} if judged is None else judged
     for event in events:
-        if event.automated:
+        if event.automated or event.invalid is not None:
             continue
+        if event.render is not None and renders is not None:
+            holder = (event.pv if event.type is view else event.imp) or event.id
+            spent_by = renders.setdefault(event.render, holder)
+            if spent_by != holder:
+                judged[event.id] = invalid.REPLAYED
+                continue
         if event.type is view:
             if event.pv is not None:
                 key = f"{event.pv}\x1f{event.gig}"
@@ -265,6 +278,9 @@ def plan(
             continue
         ikey = f"{event.imp}\x1f{event.gig}"
         before = impressions.get(ikey)
+        if before is None and event.quick:
+            judged[event.id] = invalid.CLICK_UNSHOWN
+            continue
         after = _apply(before, event, delta)
         if after is not before:
             impressions[ikey] = after
@@ -277,16 +293,21 @@ def plan(
     return changed, {k: v for k, v in delta.items() if not v.is_zero()}
 
 
-def latest_sellers(events: Iterable[Event]) -> dict[str, tuple[str | None, int]]:
-    """Per gig: the seller named by its latest event that names one, and that event's time
-    (None and the first event's time when none does). Both stores keep gig owners this way."""
-    latest: dict[str, tuple[str | None, int]] = {}
-    for e in events:
-        seller, when = latest.get(e.gig, (None, e.ts))
-        if e.seller is not None and (seller is None or e.ts >= when):
-            seller, when = e.seller, e.ts
-        latest[e.gig] = (seller, when)
-    return latest
+InvalidKey = tuple[str, int, str]  # (gig, bucket, reason)
+
+
+def invalid_delta(events: Iterable[Event], judged: dict[str, str]) -> dict[InvalidKey, int]:
+    """How many invalid events each (gig, 15-minute bucket, reason) gets: those invalid at
+    the edge, and those `plan` judged (event id -> reason)."""
+    delta: dict[InvalidKey, int] = {}
+    for event in events:
+        reason = event.invalid or judged.get(event.id)
+        if reason is None and event.automated:
+            reason = invalid.DECLARED_AUTOMATION
+        if reason is not None:
+            key = (event.gig, event.ts - event.ts % BUCKET_MS, reason)
+            delta[key] = delta.get(key, 0) + 1
+    return delta
 
 
 def _counts(delta: Delta, gig: str, bucket: int, surface: Surface) -> Counts:

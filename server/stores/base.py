@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..events import Event, Rejection
 from ..metrics import ContextRow, RollupRow
+from ..ownership import Conflict
 
 # Every store keeps at most this many rejected events, the newest, enforced when it writes
 # them (not by a later purge): a flood of junk cannot fill the disk.
@@ -47,6 +48,15 @@ class StoredRejection:
     index: int
     reason: str
     raw: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidRow:
+    """Invalid events of one gig for one reason, summed over a window."""
+
+    gig: str
+    reason: str
+    events: int
 
 
 class Store(Protocol):
@@ -98,6 +108,20 @@ class Store(Protocol):
 
     async def rejections(self, limit: int) -> list[StoredRejection]:
         """The newest rejected events, newest first."""
+
+    def counters(self) -> Any:
+        """A `limits` async storage for rate counters: per process, or shared by every
+        process of a store that many processes use."""
+
+    async def invalid_totals(self, gigs: Sequence[str], start: int, end: int) -> list[InvalidRow]:
+        """Invalid-traffic rollups summed per (gig, reason) over `start <= bucket < end`,
+        sorted by gig and reason."""
+
+    async def set_owner(self, gig: str, seller: str, when: int) -> None:
+        """Make `seller` the owner of `gig` (the admin's word: it always applies)."""
+
+    async def gig_claims(self, limit: int) -> list[Conflict]:
+        """Sellers named for gigs another seller owns, most recent first."""
 
     async def purge(self, raw_before: int, buckets_before: int) -> None:
         """Drop raw events older than `raw_before` and rollups older than `buckets_before`."""

@@ -27,10 +27,11 @@ from pymongo.errors import CollectionInvalid, PyMongoError
 from ..errors import StoreUnavailable
 from ..events import Event, Rejection
 from ..metrics import ContextRow, RollupRow, sum_spans
+from ..ownership import Conflict
 from ..transitions import bucket_of
 from . import mongo_ingest
 from . import mongo_pipelines as mp
-from .base import REJECTIONS_KEPT, ApiKey, IngestResult, StoredRejection
+from .base import REJECTIONS_KEPT, ApiKey, IngestResult, InvalidRow, StoredRejection
 
 DEFAULT_DATABASE = "gigmetrics"
 DEFAULT_TIMEOUT_MS = 5_000
@@ -49,6 +50,10 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     "context_rollups": [([("gig", 1), ("bucket", 1)], {}), ([("bucket", 1)], {})],
     "context_days": [([("gig", 1), ("day", 1)], {})],
     "gigs": [([("seller", 1)], {})],
+    "invalid_rollups": [([("gig", 1), ("bucket", 1)], {}), ([("bucket", 1)], {})],
+    "renders": [([("ts", 1)], {})],
+    "gig_claims": [([("last", -1)], {})],
+    "rate_counters": [([("expires", 1)], {"expireAfterSeconds": 0})],
     "api_keys": [([("secret_hash", 1)], {"unique": True})],
 }
 
@@ -216,6 +221,31 @@ class MongoStore:
             docs = await cursor.to_list(None)
         return [StoredRejection(d["received"], d["index"], d["reason"], d["raw"]) for d in docs]
 
+    def counters(self) -> Any:
+        """A `limits` storage shared by every process on this database (over-rate traffic)."""
+        from ..traffic import MongoCounters
+
+        return MongoCounters(self._live().rate_counters)
+
+    async def invalid_totals(self, gigs: Sequence[str], start: int, end: int) -> list[InvalidRow]:
+        """Invalid-traffic rollups summed per (gig, reason), through the {gig, bucket} index."""
+        docs = await self._aggregate("invalid_rollups", mp.invalid_totals(gigs, start, end))
+        return [InvalidRow(d["_id"]["gig"], d["_id"]["reason"], int(d["events"])) for d in docs]
+
+    async def set_owner(self, gig: str, seller: str, when: int) -> None:
+        """Make `seller` the owner of `gig`, whatever it was (filter by the shard key)."""
+        async with answering("set the gig's owner"):
+            await self._live().gigs.update_one(*mp.gig_owner(gig, seller, when), upsert=True)
+
+    async def gig_claims(self, limit: int) -> list[Conflict]:
+        """Sellers named for gigs another seller owns, most recent first."""
+        if limit <= 0:
+            return []
+        async with answering("read gig claims"):
+            order = [("last", -1), ("gig", 1), ("seller", 1)]
+            docs = await self._live().gig_claims.find().sort(order).limit(limit).to_list(None)
+        return [mp.conflict(doc) for doc in docs]
+
     async def purge(self, raw_before: int, buckets_before: int) -> None:
         """Drop raw data of whole buckets before `raw_before` and rollups before
         `buckets_before` (multi-document deletes: no shard key needed)."""
@@ -228,6 +258,8 @@ class MongoStore:
             await db.rollups.delete_many({"bucket": {"$lt": buckets_before}})
             await db.context_rollups.delete_many({"bucket": {"$lt": buckets_before}})
             await db.context_days.delete_many(mp.context_days_before(buckets_before))
+            await db.invalid_rollups.delete_many({"bucket": {"$lt": buckets_before}})
+            await db.renders.delete_many({"ts": {"$lt": raw_floor}})
             await db.rejections.delete_many({"received": {"$lt": raw_floor}})
 
     async def save_key(self, key: ApiKey) -> None:

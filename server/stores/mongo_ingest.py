@@ -38,6 +38,7 @@ from pymongo.errors import PyMongoError
 from pymongo.read_concern import ReadConcern
 
 from ..events import Event, EventType, Rejection
+from ..ownership import decide
 from ..transitions import (
     DAY_MS,
     ContextDelta,
@@ -45,6 +46,7 @@ from ..transitions import (
     bound_contexts,
     bucket_of,
     impression_key,
+    invalid_delta,
     page_view_key,
     plan,
 )
@@ -123,16 +125,14 @@ async def write_batch(
             stored.add(event.id)
             new.append(event)
     if new:
-        await db.events.insert_many(
-            [mp.event_document(e, received=received) for e in new], session=session
-        )
-        counted = [e for e in new if not e.automated]
-        if counted:
-            await _count(db, session, counted, slot)
+        await _count(db, session, new, received, slot)
     return IngestResult(len(new), len(events) - len(new))
 
 
-async def _count(db: Database, session: Session, counted: list[Event], slot: int) -> None:
+async def _count(
+    db: Database, session: Session, new: list[Event], received: int, slot: int
+) -> None:
+    counted = [e for e in new if not e.automated and e.invalid is None]
     impressions = await _impressions(
         db, {impression_key(e) for e in counted if e.type is not EventType.VIEW}, session
     )
@@ -146,11 +146,18 @@ async def _count(db: Database, session: Session, counted: list[Event], slot: int
     gig_of = {impression_key(e): e.gig for e in counted if e.type is not EventType.VIEW}
     stored_gigs = {
         doc["_id"]: (doc.get("seller"), doc.get("seller_ts", 0))
-        async for doc in db.gigs.find({"_id": {"$in": sorted({e.gig for e in counted})}},
+        async for doc in db.gigs.find({"_id": {"$in": sorted({e.gig for e in new})}},
                                       session=session)
     }
+    wanted = sorted({e.render for e in counted if e.render is not None})
+    renders: dict[str, str] = {}
+    if wanted:
+        cursor = db.renders.find({"_id": {"$in": wanted}}, session=session)
+        renders = {doc["_id"]: doc["holder"] async for doc in cursor}
+    known_renders = set(renders)
     contexts: ContextDelta = {}
-    changed, delta = plan(counted, impressions, seen_views, contexts)
+    judged: dict[str, str] = {}
+    changed, delta = plan(counted, impressions, seen_views, contexts, renders, judged)
     bounded: ContextDelta = {}
     admitted: set[tuple[str, int, str]] = set()
     if contexts:
@@ -161,6 +168,18 @@ async def _count(db: Database, session: Session, counted: list[Event], slot: int
 
     # Writes, the hottest last: a conflict on a busy rollup row can only happen in the one
     # round trip between that write and the commit.
+    await db.events.insert_many(
+        [mp.event_document(e, received=received, invalid=judged.get(e.id)) for e in new],
+        session=session,
+    )
+    spent_at = {e.render: e.ts for e in reversed(counted) if e.render is not None}
+    if set(renders) - known_renders:
+        # Inserted: two batches spending the same signed tile collide here.
+        await db.renders.insert_many(
+            [mp.render_document(k, renders[k], spent_at[k])
+             for k in sorted(set(renders) - known_renders)],
+            session=session,
+        )
     if changed:
         writes = [mp.impression_replacement(k, gig_of[k], s) for k, s in changed.items()]
         await db.impressions.bulk_write(
@@ -172,10 +191,22 @@ async def _count(db: Database, session: Session, counted: list[Event], slot: int
              for k in sorted(seen_views - known_views)],
             session=session,
         )
-    gig_writes = mp.gig_changes(stored_gigs, counted)
-    if gig_writes:
+    owners, conflicts = decide(stored_gigs, new)
+    if owners:
         await db.gigs.bulk_write(
-            [UpdateOne(f, update, upsert=True) for f, update in gig_writes], session=session
+            [UpdateOne(*mp.gig_owner(gig, *owner), upsert=True) for gig, owner in owners.items()],
+            session=session,
+        )
+    if conflicts:
+        await db.gig_claims.bulk_write(
+            [UpdateOne(*mp.claim_increment(c), upsert=True) for c in conflicts.values()],
+            session=session,
+        )
+    invalid = invalid_delta(new, judged)
+    if invalid:
+        await db.invalid_rollups.bulk_write(
+            [UpdateOne(*mp.invalid_increment(key, n), upsert=True) for key, n in invalid.items()],
+            session=session,
         )
     if admitted:
         await db.context_days.insert_many(

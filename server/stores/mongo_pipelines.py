@@ -13,13 +13,14 @@ from typing import Any
 
 from ..events import Event, Surface
 from ..metrics import ContextRow, RollupRow
+from ..ownership import Conflict
 from ..transitions import (
     DAY_MS,
     ContextKey,
     Counts,
     ImpressionState,
+    InvalidKey,
     RollupKey,
-    latest_sellers,
 )
 
 Document = dict[str, Any]
@@ -42,6 +43,10 @@ SHARD_KEYS: dict[str, tuple[str, ...]] = {
     "context_rollups": ("gig", "bucket"),
     "context_days": ("gig", "day"),
     "gigs": ("_id",),
+    "invalid_rollups": ("gig", "bucket"),
+    "renders": ("_id",),
+    "gig_claims": ("_id",),
+    "rate_counters": ("_id",),
 }
 
 # A rollup row may be split over this many documents ("slots") that readers add up: a batch
@@ -180,8 +185,9 @@ def context_days_before(bucket: int) -> Document:
     return {"day": {"$lt": bucket // DAY_MS}}
 
 
-def event_document(event: Event, *, received: int) -> Document:
-    """The raw event as stored (kept for inspection and purged with retention)."""
+def event_document(event: Event, *, received: int, invalid: str | None = None) -> Document:
+    """The raw event as stored (kept for inspection and purged with retention), with why it
+    is invalid traffic when it is (`invalid`: a reason found while counting)."""
     doc: Document = {"_id": event.id, "type": event.type.value}
     for name in _EVENT_FIELDS:
         value = getattr(event, name)
@@ -190,6 +196,11 @@ def event_document(event: Event, *, received: int) -> Document:
     if event.surface is not None:
         doc["surface"] = event.surface.value
     doc.update(automated=event.automated, received=received)
+    if event.sig is not None:
+        doc["sig"] = event.sig
+    reason = event.invalid or invalid
+    if reason is not None:
+        doc["invalid"] = reason
     return doc
 
 
@@ -227,22 +238,49 @@ def page_view_document(key: str, bucket: int) -> Document:
     return {"_id": key, "bucket": bucket}
 
 
-def gig_changes(
-    stored: Mapping[str, tuple[str | None, int]], events: Iterable[Event]
-) -> list[Write]:
-    """Upserts for gigs that are new or whose seller changes; nothing for the rest.
+def gig_owner(gig: str, seller: str | None, when: int) -> Write:
+    """Upsert of a gig's owner (`ownership.decide` chose it; None: a new gig, no owner)."""
+    return {"_id": gig}, {"$set": {"seller": seller, "seller_ts": when}}
 
-    The rule both stores keep: a gig's seller changes only to another seller named by an
-    event at least as new as the one that named the stored seller.
-    """
-    writes: list[Write] = []
-    for gig, (seller, when) in latest_sellers(events).items():
-        if gig in stored:
-            old_seller, old_when = stored[gig]
-            if seller is None or seller == old_seller:
-                continue
-            if old_seller is not None and when < old_when:
-                continue
-        writes.append(({"_id": gig}, {"$set": {"seller": seller, "seller_ts": when}}))
-    return writes
 
+def claim_increment(conflict: Conflict) -> Write:
+    """Upsert adding a conflicting ownership claim (kept for the admin, never applied)."""
+    return (
+        {"_id": f"{conflict.gig}|{conflict.seller}"},
+        {
+            "$inc": {"events": conflict.events},
+            "$min": {"first": conflict.first},
+            "$max": {"last": conflict.last},
+            "$setOnInsert": {"gig": conflict.gig, "seller": conflict.seller},
+        },
+    )
+
+
+def conflict(doc: Mapping[str, Any]) -> Conflict:
+    """A stored claim document as a `Conflict`."""
+    return Conflict(doc["gig"], doc["seller"], doc["first"], doc["last"], doc["events"])
+
+
+def render_document(key: str, holder: str, ts: int) -> Document:
+    """A signed tile (or page) spent by `holder` (an impression or page-load id); inserted."""
+    return {"_id": key, "holder": holder, "ts": ts}
+
+
+def invalid_increment(key: InvalidKey, events: int) -> Write:
+    """Upsert adding invalid events to one (gig, bucket, reason) row. Never an empty `$inc`."""
+    gig, bucket, reason = key
+    if not events:
+        raise ValueError(f"no invalid events to add to {gig}|{bucket}|{reason}")
+    return (
+        {"_id": f"{gig}|{bucket}|{reason}", "gig": gig, "bucket": bucket},
+        {"$inc": {"events": events}, "$setOnInsert": {"reason": reason}},
+    )
+
+
+def invalid_totals(gigs: Iterable[str], start: int, end: int) -> Pipeline:
+    """Invalid-traffic rollups summed per (gig, reason) over a window."""
+    return [
+        {"$match": rollups_filter(gigs, start, end)},
+        {"$group": {"_id": {"gig": "$gig", "reason": "$reason"}, "events": {"$sum": "$events"}}},
+        {"$sort": {"_id.gig": 1, "_id.reason": 1}},
+    ]

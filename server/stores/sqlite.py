@@ -17,8 +17,9 @@ from typing import Any, TypeVar
 from ..errors import StoreUnavailable
 from ..events import Event, Rejection, Surface
 from ..metrics import ContextRow, RollupRow
+from ..ownership import Conflict
 from ..transitions import DAY_MS, Counts, bucket_of
-from .base import REJECTIONS_KEPT, ApiKey, IngestResult, StoredRejection
+from .base import REJECTIONS_KEPT, ApiKey, IngestResult, InvalidRow, StoredRejection
 from .sqlite_ingest import ROLLUP_COLUMNS, chunks
 from .sqlite_writer import Writer, connect, unavailable
 
@@ -183,6 +184,46 @@ class SQLiteStore:
             lambda c: [StoredRejection(*row) for row in c.execute(sql, (max(limit, 0),))]
         )
 
+    def counters(self) -> Any:
+        """A `limits` storage for over-rate traffic: in memory (one process per file)."""
+        from limits.aio.storage import MemoryStorage
+
+        return MemoryStorage()
+
+    async def invalid_totals(self, gigs: Sequence[str], start: int, end: int) -> list[InvalidRow]:
+        """Invalid-traffic rows summed per (gig, reason), through the primary key."""
+
+        def query(conn: sqlite3.Connection) -> list[InvalidRow]:
+            found: list[InvalidRow] = []
+            for chunk in chunks(sorted(set(gigs))):
+                marks = ",".join("?" * len(chunk))
+                sql = (
+                    "SELECT gig, reason, sum(events) FROM invalid_rollups WHERE gig IN "
+                    f"({marks}) AND bucket >= ? AND bucket < ? GROUP BY gig, reason ORDER BY gig, reason"
+                )
+                found.extend(InvalidRow(*row) for row in conn.execute(sql, (*chunk, start, end)))
+            return found
+
+        return await self._read(query)
+
+    async def set_owner(self, gig: str, seller: str, when: int) -> None:
+        """Make `seller` the owner of `gig`, whatever it was."""
+        sql = (
+            "INSERT INTO gigs VALUES (?,?,?) ON CONFLICT(gig) DO UPDATE SET "
+            "seller=excluded.seller, seller_ts=excluded.seller_ts"
+        )
+        await self._writer.call(partial(_execute, sql, (gig, seller, when)))
+
+    async def gig_claims(self, limit: int) -> list[Conflict]:
+        """Sellers named for gigs another seller owns, most recent first."""
+        sql = (
+            "SELECT gig, seller, first, last, events FROM gig_claims "
+            "ORDER BY last DESC, gig, seller LIMIT ?"
+        )
+        return await self._read(
+            lambda c: [Conflict(*row) for row in c.execute(sql, (max(limit, 0),))]
+        )
+
     async def purge(self, raw_before: int, buckets_before: int) -> None:
         """Drop raw data of whole buckets before `raw_before`, rollups before `buckets_before`."""
         raw_floor = bucket_of(raw_before)
@@ -198,6 +239,8 @@ class SQLiteStore:
             gigs = [(gig, buckets_before) for (gig,) in conn.execute("SELECT gig FROM gigs")]
             conn.executemany("DELETE FROM rollups WHERE gig = ? AND bucket < ?", gigs)
             conn.executemany("DELETE FROM context_rollups WHERE gig = ? AND bucket < ?", gigs)
+            conn.executemany("DELETE FROM invalid_rollups WHERE gig = ? AND bucket < ?", gigs)
+            conn.execute("DELETE FROM renders WHERE ts < ?", (raw_floor,))
             conn.executemany(
                 "DELETE FROM context_days WHERE gig = ? AND day < ?",
                 [(gig, before // DAY_MS) for gig, before in gigs],

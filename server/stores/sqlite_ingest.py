@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..events import Event, EventType, Rejection, Surface
+from ..ownership import Owner, decide
 from ..transitions import (
     DAY_MS,
     ContextDelta,
@@ -18,7 +19,7 @@ from ..transitions import (
     bound_contexts,
     bucket_of,
     impression_key,
-    latest_sellers,
+    invalid_delta,
     page_view_key,
     plan,
 )
@@ -66,6 +67,20 @@ CREATE TABLE IF NOT EXISTS context_days (
 CREATE TABLE IF NOT EXISTS gigs (gig TEXT PRIMARY KEY, seller TEXT, seller_ts INTEGER NOT NULL)
     WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS gigs_seller ON gigs (seller);
+-- Invalid traffic per gig, 15-minute bucket and reason (server/invalid.py): kept, never
+-- counted, always shown.
+CREATE TABLE IF NOT EXISTS invalid_rollups (
+    gig TEXT NOT NULL, bucket INTEGER NOT NULL, reason TEXT NOT NULL, events INTEGER NOT NULL,
+    PRIMARY KEY (gig, bucket, reason)
+) WITHOUT ROWID;
+-- Which impression (or page load) spent each signed tile (or page): `nonce.position`.
+CREATE TABLE IF NOT EXISTS renders (key TEXT PRIMARY KEY, holder TEXT NOT NULL,
+    ts INTEGER NOT NULL) WITHOUT ROWID;
+-- Sellers named for a gig another seller owns: shown to the admin, never applied.
+CREATE TABLE IF NOT EXISTS gig_claims (
+    gig TEXT NOT NULL, seller TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
+    events INTEGER NOT NULL, PRIMARY KEY (gig, seller)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS api_keys (
     key_id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
     sellers TEXT NOT NULL, can_write INTEGER NOT NULL, created INTEGER NOT NULL, revoked INTEGER
@@ -83,7 +98,16 @@ DROP_OLD_REJECTIONS = "DELETE FROM rejections WHERE id <= (SELECT max(id) FROM r
 # str subclasses, stored as their text).
 INSERT_EVENT = (
     "INSERT INTO events (id, type, gig, ts, seller, imp, pv, surface, context, position, "
-    "automated) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    "automated, sig, invalid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+UPSERT_INVALID = (
+    "INSERT INTO invalid_rollups VALUES (?,?,?,?) ON CONFLICT(gig, bucket, reason) DO UPDATE "
+    "SET events=events+excluded.events"
+)
+UPSERT_CLAIM = (
+    "INSERT INTO gig_claims VALUES (?,?,?,?,?) ON CONFLICT(gig, seller) DO UPDATE SET "
+    "first=min(first, excluded.first), last=max(last, excluded.last), "
+    "events=events+excluded.events"
 )
 UPSERT_IMPRESSION = (
     "INSERT INTO impressions VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET "
@@ -105,13 +129,10 @@ UPSERT_ROLLUP = (
     "position_sum=position_sum+excluded.position_sum, "
     "position_count=position_count+excluded.position_count"
 )
-# A gig's row changes only when a newer event names another seller: a no-op upsert writes
-# no page, and this runs for every gig of every group.
+# Only gigs that are new or whose owner `ownership.decide` changes are written.
 UPSERT_GIG = (
     "INSERT INTO gigs VALUES (?,?,?) ON CONFLICT(gig) DO UPDATE SET "
-    "seller=excluded.seller, seller_ts=excluded.seller_ts WHERE excluded.seller IS NOT NULL "
-    "AND (gigs.seller IS NULL OR "
-    "(excluded.seller <> gigs.seller AND excluded.seller_ts >= gigs.seller_ts))"
+    "seller=excluded.seller, seller_ts=excluded.seller_ts"
 )
 ROLLUP_COLUMNS = (
     "gig, bucket, surface, served, viewable, clicks, views, position_sum, position_count"
@@ -124,6 +145,10 @@ def create_schema(conn: sqlite3.Connection) -> None:
     columns = {row[1] for row in conn.execute("PRAGMA table_info(impressions)")}
     if "context" not in columns:
         conn.execute("ALTER TABLE impressions ADD COLUMN context TEXT")
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+    for name in ("sig", "invalid"):
+        if name not in columns:
+            conn.execute(f"ALTER TABLE events ADD COLUMN {name} TEXT")
 
 
 def ingest_group(conn: sqlite3.Connection, batches: Sequence[Batch]) -> list[IngestResult]:
@@ -151,8 +176,7 @@ def ingest_group(conn: sqlite3.Connection, batches: Sequence[Batch]) -> list[Ing
 
 
 def _count(conn: sqlite3.Connection, new: list[Event]) -> None:
-    conn.executemany(INSERT_EVENT, new)
-    counted = [e for e in new if not e.automated]
+    counted = [e for e in new if not e.automated and e.invalid is None]
     impressions = _load_impressions(
         conn, {impression_key(e) for e in counted if e.type is not EventType.VIEW}
     )
@@ -165,8 +189,22 @@ def _count(conn: sqlite3.Connection, new: list[Event]) -> None:
         select_column(conn, "SELECT key FROM page_views WHERE key IN ({marks})", view_buckets)
     )
     known_views = set(seen_views)
+    wanted = {e.render for e in counted if e.render is not None}
+    sql = "SELECT key, holder FROM renders WHERE key IN ({marks})"
+    renders: dict[str, str] = {k: h for k, h in _select_rows(conn, sql, wanted)}
+    known_renders = set(renders)
     contexts: ContextDelta = {}
-    changed, delta = plan(counted, impressions, seen_views, contexts)
+    judged: dict[str, str] = {}
+    changed, delta = plan(counted, impressions, seen_views, contexts, renders, judged)
+    conn.executemany(INSERT_EVENT, [_event_row(e, judged) for e in new])
+    spent_at = {e.render: e.ts for e in reversed(counted) if e.render is not None}
+    conn.executemany(
+        "INSERT INTO renders VALUES (?,?,?)",
+        [(k, renders[k], spent_at[k]) for k in sorted(set(renders) - known_renders)],
+    )
+    conn.executemany(
+        UPSERT_INVALID, [(*key, n) for key, n in invalid_delta(new, judged).items()]
+    )
     conn.executemany(
         UPSERT_IMPRESSION,
         [
@@ -198,7 +236,29 @@ def _count(conn: sqlite3.Connection, new: list[Event]) -> None:
             for k, c in delta.items()
         ],
     )
-    conn.executemany(UPSERT_GIG, _gig_rows(counted))
+    _own(conn, new)
+
+
+def _event_row(event: Event, judged: dict[str, str]) -> tuple[Any, ...]:
+    reason = event.invalid or judged.get(event.id)
+    return (*event[:11], event.sig, reason)
+
+
+def _own(conn: sqlite3.Connection, new: list[Event]) -> None:
+    """Owners set by trusted events, and conflicting claims kept (`ownership.decide`)."""
+    stored: dict[str, Owner] = {
+        gig: (seller, when)
+        for gig, seller, when in _select_rows(
+            conn, "SELECT gig, seller, seller_ts FROM gigs WHERE gig IN ({marks})",
+            {e.gig for e in new},
+        )
+    }
+    owners, conflicts = decide(stored, new)
+    conn.executemany(UPSERT_GIG, [(gig, s, when) for gig, (s, when) in owners.items()])
+    conn.executemany(
+        UPSERT_CLAIM,
+        [(c.gig, c.seller, c.first, c.last, c.events) for c in conflicts.values()],
+    )
 
 
 def _count_contexts(conn: sqlite3.Connection, contexts: ContextDelta) -> None:
@@ -219,11 +279,6 @@ def _count_contexts(conn: sqlite3.Connection, contexts: ContextDelta) -> None:
             for k, c in bounded.items()
         ],
     )
-
-
-def _gig_rows(events: Iterable[Event]) -> list[tuple[str, str | None, int]]:
-    """Per gig: the seller of its latest event that names one (and when), or None."""
-    return [(gig, seller, when) for gig, (seller, when) in latest_sellers(events).items()]
 
 
 def _load_impressions(conn: sqlite3.Connection, keys: set[str]) -> dict[str, ImpressionState]:
@@ -247,6 +302,13 @@ def select_column(conn: sqlite3.Connection, sql: str, values: Iterable[str]) -> 
     """Run `sql` (with `{marks}`) over chunks of `values`; its first column."""
     for chunk in chunks(list(values)):
         yield from (r[0] for r in conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk))
+
+
+def _select_rows(
+    conn: sqlite3.Connection, sql: str, values: Iterable[str]
+) -> Iterator[tuple[Any, ...]]:
+    for chunk in chunks(sorted(values)):
+        yield from conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
 
 
 def chunks(values: list[str]) -> Iterator[list[str]]:

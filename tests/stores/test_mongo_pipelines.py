@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from server.ownership import Conflict
 from server.events import Event, Surface
 from server.metrics import RollupRow
 from server.stores import mongo_pipelines as mp
@@ -88,24 +89,19 @@ def test_impression_replacement_round_trips_its_state() -> None:
     assert mp.impression_state(doc) == state
 
 
-def test_gig_changes_write_only_new_gigs_and_newer_other_sellers() -> None:
-    stored = {"g-1": ("alice", T0), "g-2": (None, T0), "g-3": ("carol", T0)}
-    events = [
-        served("i-1", gig="g-1", seller="bob", ts=T0 - 1),  # older: alice stays
-        served("i-2", gig="g-2", seller="dan", ts=T0 - 1),  # no seller yet: dan
-        served("i-3", gig="g-3", seller="carol", ts=T0 + 9),  # the same seller: no write
-        served("i-4", gig="g-4", ts=T0 + 3),  # new, no seller
-        served("i-5", gig="g-5", seller="eve", ts=T0 + 3),
-    ]
-    writes = mp.gig_changes(stored, events)
-    assert writes == [
-        ({"_id": "g-2"}, {"$set": {"seller": "dan", "seller_ts": T0 - 1}}),
-        ({"_id": "g-4"}, {"$set": {"seller": None, "seller_ts": T0 + 3}}),
-        ({"_id": "g-5"}, {"$set": {"seller": "eve", "seller_ts": T0 + 3}}),
-    ]
-    assert all(carries_shard_key("gigs", f) for f, _ in writes)
-    newer = mp.gig_changes(stored, [served("i-6", gig="g-1", seller="bob", ts=T0)])
-    assert newer == [({"_id": "g-1"}, {"$set": {"seller": "bob", "seller_ts": T0}})]
+def test_ownership_builders_carry_their_shard_keys_and_never_write_empty_updates() -> None:
+    owner = mp.gig_owner("g-1", "alice", T0)
+    assert owner == ({"_id": "g-1"}, {"$set": {"seller": "alice", "seller_ts": T0}})
+    claim = mp.claim_increment(Conflict("g-1", "mallory", T0, T0 + 5, 2))
+    assert carries_shard_key("gig_claims", claim[0]) and claim[1]["$inc"] == {"events": 2}
+    assert mp.conflict({"gig": "g-1", "seller": "mallory", "first": T0, "last": T0 + 5,
+                        "events": 2}) == Conflict("g-1", "mallory", T0, T0 + 5, 2)
+    invalid = mp.invalid_increment(("g-1", T0, "crawler"), 3)
+    assert carries_shard_key("invalid_rollups", invalid[0])
+    assert invalid[1] == {"$inc": {"events": 3}, "$setOnInsert": {"reason": "crawler"}}
+    with pytest.raises(ValueError):
+        mp.invalid_increment(("g-1", T0, "crawler"), 0)
+    assert mp.render_document("n.1", "i-1", T0)["_id"] == "n.1"
 
 
 def test_unique_indexes_are_compatible_with_the_shard_plan() -> None:

@@ -9,7 +9,9 @@ import pytest
 
 from server.errors import StoreUnavailable
 from server.events import Rejection, Surface
+from server.ownership import CLAIM, MOVE, Conflict
 from server.stores import ApiKey, IngestResult, Store, StoredRejection
+from server.stores.base import InvalidRow
 from server.transitions import Counts
 
 from .store_events import T0, B, Row, click, click_row_surface, rows, served, total, view, viewable
@@ -233,26 +235,101 @@ async def test_gigs_of_sellers_and_seller_of(store: Store) -> None:
             served("i-2", gig="g-2", seller="s-2"),
             served("i-3", gig="g-3"),
             served("i-4", gig="g-4", seller="s-1", ts=T0),
+            # An anonymous beacon never moves an owner, newer or not.
             view("p-1", gig="g-4", seller="s-3", ts=T0 + 60_000),
         ]
     )
-    # An older event naming another seller, or none, does not replace the latest one.
     await store.ingest(
         [served("i-5", gig="g-4", seller="s-9", ts=T0 + 1), served("i-6", gig="g-1")]
     )
-    # Newer than the seller's own event, another seller wins, whatever came in between.
+    # A gig nobody owns takes the first seller a beacon names; later ones are claims only.
     await store.ingest([view("p-2", gig="g-5", ts=T0 + 10)])
     await store.ingest([view("p-3", gig="g-5", seller="s-5", ts=T0 + 5)])
     await store.ingest([view("p-4", gig="g-5", seller="s-6", ts=T0 + 7)])
-    assert await store.gigs_of_sellers(["s-1"]) == ["g-1"]
-    assert await store.gigs_of_sellers(["s-3", "s-2"]) == ["g-2", "g-4"]
+    assert await store.gigs_of_sellers(["s-1"]) == ["g-1", "g-4"]
+    assert await store.gigs_of_sellers(["s-3", "s-2"]) == ["g-2"]
     assert await store.gigs_of_sellers([]) == []
     assert await store.gigs_of_sellers(None) == ["g-1", "g-2", "g-3", "g-4", "g-5"]
     assert await store.seller_of(["g-1", "g-3", "g-4", "g-5", "g-unknown"]) == {
         "g-1": "s-1",
-        "g-4": "s-3",
-        "g-5": "s-6",
+        "g-4": "s-1",
+        "g-5": "s-5",
     }
+
+
+async def test_an_anonymous_beacon_never_hands_a_gig_to_another_seller(store: Store) -> None:
+    await store.ingest([served("i-1", gig="g-bob", seller="bob", ts=T0)])
+    await store.ingest([view("p-1", gig="g-bob", seller="alice", ts=T0 + B)])
+    await store.ingest([view("p-2", gig="g-bob", seller="alice", ts=T0 + 2 * B)])
+    assert await store.seller_of(["g-bob"]) == {"g-bob": "bob"}
+    assert await store.gigs_of_sellers(["alice"]) == []
+    # The conflicting claim is kept for the admin to see, not applied.
+    assert await store.gig_claims(10) == [Conflict("g-bob", "alice", T0 + B, T0 + 2 * B, 2)]
+
+
+async def test_trusted_sources_set_and_move_owners(store: Store) -> None:
+    await store.ingest([served("i-1", gig="g-1", seller="bob", ts=T0)])
+    # A signed listing (or the admin key's recordEvents) moves it; an older claim does not.
+    await store.ingest([served("i-2", gig="g-1", seller="alice", ts=T0 + B, trust=MOVE)])
+    await store.ingest([served("i-3", gig="g-1", seller="carol", ts=T0 + 1, trust=MOVE)])
+    assert await store.seller_of(["g-1"]) == {"g-1": "alice"}
+    # With signing on, an unsigned beacon cannot even name the first owner.
+    await store.ingest([served("i-4", gig="g-2", seller="mallory", trust=CLAIM)])
+    assert await store.seller_of(["g-2"]) == {}
+    # The admin's word always applies.
+    await store.set_owner("g-2", "dave", T0)
+    await store.set_owner("g-1", "bob", T0 + 3 * B)
+    assert await store.seller_of(["g-1", "g-2"]) == {"g-1": "bob", "g-2": "dave"}
+    assert await store.gigs_of_sellers(["bob", "dave"]) == ["g-1", "g-2"]
+
+
+async def test_invalid_traffic_is_stored_never_counted_and_summed_per_reason(
+    store: Store,
+) -> None:
+    await store.ingest(
+        [
+            served("i-1", invalid="crawler"),
+            served("i-2", invalid="crawler", ts=T0 + B),
+            click("i-2", invalid="over_rate", ts=T0 + B),
+            served("i-3", gig="g-2", invalid="unsigned"),
+            served("i-4"),
+        ]
+    )
+    assert await rows(store) == {("g-1", T0, SEARCH): (1, 0, 0, 0, 0, 0)}
+    assert await store.invalid_totals(["g-1", "g-2"], T0, T0 + 2 * B) == [
+        InvalidRow("g-1", "crawler", 2),
+        InvalidRow("g-1", "over_rate", 1),
+        InvalidRow("g-2", "unsigned", 1),
+    ]
+    assert await store.invalid_totals(["g-1"], T0 + B, T0 + 2 * B) == [
+        InvalidRow("g-1", "crawler", 1),
+        InvalidRow("g-1", "over_rate", 1),
+    ]
+
+
+async def test_a_signed_tile_backs_one_impression_each_type_once(store: Store) -> None:
+    tile = {"render": "nonce1.3", "trust": MOVE}
+    await store.ingest([served("i-1", **tile), viewable("i-1", **tile)])
+    # The same signed tile replayed under fresh impression ids counts nothing.
+    await store.ingest([served("i-2", **tile), click("i-2", **tile, ts=T0 + 1)])
+    await store.ingest([click("i-1", **tile, ts=T0 + 2)])
+    page = {"render": "nonce2.0", "trust": MOVE}
+    await store.ingest([view("p-1", **page), view("p-2", **page)])
+    assert await rows(store) == {
+        ("g-1", T0, SEARCH): (1, 1, 1, 0, 0, 0),
+        ("g-1", T0, OTHER): (0, 0, 0, 1, 0, 0),
+    }
+    assert await store.invalid_totals(["g-1"], T0, T0 + B) == [InvalidRow("g-1", "replayed", 3)]
+
+
+async def test_a_quick_click_nothing_showed_is_invalid(store: Store) -> None:
+    await store.ingest([click("i-1", quick=True), served("i-2"), click("i-2", quick=True)])
+    # A click nothing showed is still counted when it is not implausibly quick.
+    await store.ingest([click("i-3")])
+    assert await rows(store) == {("g-1", T0, SEARCH): (2, 2, 2, 0, 0, 0)}
+    assert await store.invalid_totals(["g-1"], T0, T0 + B) == [
+        InvalidRow("g-1", "click_unshown", 1)
+    ]
 
 
 async def test_rejections_kept_with_reason(store: Store) -> None:

@@ -1,0 +1,74 @@
+"""Who owns a gig: pure rules both stores run inside their write transaction (SPEC §4).
+
+The owner decides which partner keys read a gig, so only trusted sources set it:
+
+- MOVE: the admin key (recordEvents, `setGigOwner`) or a valid listing/page signature may
+  set or move an owner (a claim older than the current owner's does not win);
+- FIRST: a write key scoped to the seller, or an anonymous beacon while signing is off, may
+  name the owner of a gig that has none;
+- CLAIM: an unsigned beacon while signing is on never sets an owner.
+
+A claim that is not applied (another seller already owns the gig) is kept as a conflict for
+the admin to see (`gigClaims`), never applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from .events import Event
+
+CLAIM, FIRST, MOVE = 0, 1, 2
+
+Owner = tuple[str | None, int]  # (seller or None, when it was set: epoch ms)
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Seller `seller` was named for `gig`, owned by someone else, by `events` events
+    between `first` and `last`."""
+
+    gig: str
+    seller: str
+    first: int
+    last: int
+    events: int
+
+
+def decide(
+    stored: Mapping[str, Owner], events: Iterable[Event]
+) -> tuple[dict[str, Owner], dict[tuple[str, str], Conflict]]:
+    """The owners these events set (gig -> (seller, when); gigs seen for the first time
+    appear with seller None so the store knows them) and the conflicting claims, in order."""
+    owners: dict[str, Owner] = {}
+    conflicts: dict[tuple[str, str], Conflict] = {}
+    for event in events:
+        gig = event.gig
+        current = owners.get(gig) or stored.get(gig)
+        if current is None:
+            current = owners[gig] = (None, event.ts)
+        seller = event.seller
+        if seller is None or (event.invalid is not None and event.trust < MOVE):
+            continue
+        owner, since = current
+        if owner == seller:
+            continue
+        if owner is None:
+            trusted = event.trust >= FIRST
+        else:  # a claim older than the current owner's never wins
+            trusted = event.trust >= MOVE and event.ts >= since
+        if trusted:
+            owners[gig] = (seller, event.ts)
+            continue
+        if owner is None:
+            continue  # an untrusted claim on a gig nobody owns: nothing to flag yet
+        old = conflicts.get((gig, seller))
+        conflicts[(gig, seller)] = Conflict(
+            gig,
+            seller,
+            event.ts if old is None else min(old.first, event.ts),
+            event.ts if old is None else max(old.last, event.ts),
+            1 if old is None else old.events + 1,
+        )
+    return owners, conflicts
