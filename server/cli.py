@@ -1,4 +1,4 @@
-"""The `gigmetrics` command: serve, schema, keys."""
+"""The `gigmetrics` command: serve, schema, keys, gigs, sign."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from .errors import GigmetricsError
+from .errors import GigmetricsError, SettingsError
 from .ingest import now_ms
 from .keys import new_key
 from .settings import Settings
+from .signing import SigningKeys, sign_listing, sign_page
 from .stores import open_store
 from .stores.base import Store
 
@@ -68,6 +69,32 @@ def _parser() -> argparse.ArgumentParser:
     revoke = key_commands.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("key_id")
     revoke.set_defaults(run=_keys_revoke)
+
+    gigs = commands.add_parser("gigs", help="gig owners (which partner keys read a gig)")
+    gig_commands = gigs.add_subparsers(required=True, metavar="ACTION")
+    set_owner = gig_commands.add_parser("set-owner", help="set or move a gig's owner")
+    set_owner.add_argument("gig")
+    set_owner.add_argument("seller")
+    set_owner.set_defaults(run=_gigs_set_owner)
+    claims = gig_commands.add_parser("claims", help="sellers named for gigs others own")
+    claims.set_defaults(run=_gigs_claims)
+
+    sign = commands.add_parser(
+        "sign", help="sign a listing render or a gig page (needs GIGMETRICS_SIGNING_KEYS)"
+    )
+    sign_commands = sign.add_subparsers(required=True, metavar="WHAT")
+    listing_sign = sign_commands.add_parser(
+        "listing", help="one token per tile, in order: print them one a line"
+    )
+    listing_sign.add_argument("--surface", required=True)
+    listing_sign.add_argument("--context", default="")
+    listing_sign.add_argument("--first-position", type=int, default=1)
+    listing_sign.add_argument("tiles", nargs="+", metavar="GIG[=SELLER]")
+    listing_sign.set_defaults(run=_sign_listing)
+    page_sign = sign_commands.add_parser("page", help="the token of a gig page")
+    page_sign.add_argument("gig")
+    page_sign.add_argument("--seller")
+    page_sign.set_defaults(run=_sign_page)
     return parser
 
 
@@ -192,3 +219,40 @@ async def _keys_revoke(store: Store, args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+@_with_store
+async def _gigs_set_owner(store: Store, args: argparse.Namespace) -> int:
+    await store.set_owner(args.gig, args.seller, now_ms())
+    print(f"{args.gig} now belongs to {args.seller}")
+    return 0
+
+
+@_with_store
+async def _gigs_claims(store: Store, args: argparse.Namespace) -> int:
+    for claim in await store.gig_claims(500):
+        print(f"{claim.gig}\t{claim.seller}\t{claim.events}\t{claim.first}\t{claim.last}")
+    return 0
+
+
+def _signing_keys() -> SigningKeys:
+    keys = Settings.from_env().signing_keys
+    if keys is None:
+        raise SettingsError(
+            "GIGMETRICS_SIGNING_KEYS is not set: give kid:secret pairs, e.g. "
+            "GIGMETRICS_SIGNING_KEYS=k1:$(openssl rand -hex 32)."
+        )
+    return keys
+
+
+def _sign_listing(args: argparse.Namespace) -> int:
+    tiles = [(gig, seller or None) for gig, _, seller in (t.partition("=") for t in args.tiles)]
+    for token in sign_listing(_signing_keys(), args.surface, args.context, tiles,
+                              now=now_ms(), first_position=args.first_position):
+        print(token)
+    return 0
+
+
+def _sign_page(args: argparse.Namespace) -> int:
+    print(sign_page(_signing_keys(), args.gig, args.seller, now=now_ms()))
+    return 0

@@ -23,7 +23,7 @@ MAX_POSITION = 1_000_000
 DAY_MS = 86_400_000
 
 _EVENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
-_GIG = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+GIG_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -204,10 +204,10 @@ def _parse_event(
     if event_type is None:
         raise _Reject(f"type: {shown(type_name)} is not one of served, viewable, click, view")
     gig = get("gig")
-    if type(gig) is not str or not _GIG.fullmatch(gig):
+    if type(gig) is not str or not GIG_ID.fullmatch(gig):
         _bad_text("gig", gig, _GIG_RULE)
     seller = get("seller")
-    if seller is not None and (type(seller) is not str or not _GIG.fullmatch(seller)):
+    if seller is not None and (type(seller) is not str or not GIG_ID.fullmatch(seller)):
         _bad_text("seller", seller, _GIG_RULE)
     imp = get("imp")
     if imp is not None and (type(imp) is not str or not _TOKEN.fullmatch(imp)):

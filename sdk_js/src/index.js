@@ -11,16 +11,17 @@ if (!window.gigmetrics) {
   let started, pageView;
 
   const found = tiles(
-    (el, [tile, list], position) => {
-      q.push("served", { ...tile, ...list, pv: pageView, position });
+    (el, tile, position) => {
+      q.push("served", { ...tile, pv: pageView, position });
       seen.observe(el);
     },
     // A gig's own page: a view, unless a noted click explains this load. Its own page-view id,
     // so a single-page app that shows the same gig again counts again.
-    ({ gmPageGig: gig, gmSeller: seller }) => notes(gig) || q.push("view", { gig, seller, pv: uid() })
+    ({ gmPageGig: gig, gmSeller: seller, gmSig: sig }) =>
+      notes(gig) || q.push("view", { gig, seller, sig, pv: uid() })
   );
 
-  const seen = viewability((el) => q.push("viewable", found.get(el)[0]));
+  const seen = viewability((el) => q.push("viewable", found.get(el)));
 
   // One render: a page view id, fresh impressions for every tile, a view on a gig page.
   const render = () => {
@@ -35,13 +36,12 @@ if (!window.gigmetrics) {
     started = 1;
     found.watch();
     clicks((el) => {
-      const record = found.get(el);
-      if (!record) return;
-      const [tile, list] = record;
+      const tile = found.get(el);
+      if (!tile) return;
       // Every click is sent and noted (two ctrl-clicks open two pages); the server keeps one
       // click per impression.
-      if (CLICK_SURFACES.includes(list.surface)) notes(tile.gig, 1);
-      q.push("click", { ...tile, ...list });
+      if (CLICK_SURFACES.includes(tile.surface)) notes(tile.gig, 1);
+      q.push("click", tile);
       q.flush();
     });
     addEventListener("pageshow", (e) => e.persisted && render());

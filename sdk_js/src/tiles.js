@@ -21,18 +21,19 @@ export function tiles(onTile, onPage) {
   const add = (el) => {
     if (records.has(el)) return;
     if (el.dataset.gmPageGig) return records.set(el, 0), onPage(el.dataset);
-    const list = el.closest("[data-gm-list]");
+    const list = el.closest("[data-gm-list]")?.dataset; // one object per element
     const data = el.dataset;
-    const surface = list?.dataset.gmList;
-    // [what every event of the tile names, the listing's fields that served and click add]
-    const record = [
-      { gig: data.gmGig, seller: data.gmSeller, imp: uid() },
-      {
-        // Unknown surfaces become "other"; context is capped like the server's.
-        surface: SURFACE.test(surface) ? surface : "other",
-        context: list?.dataset.gmContext?.slice(0, 128),
-      },
-    ];
+    // What every event of the tile names. The listing's surface and context ride on each,
+    // so the server can check the tile's signature (data-gm-sig) on any of them. Unknown
+    // surfaces become "other"; context is capped like the server's.
+    const record = {
+      gig: data.gmGig,
+      seller: data.gmSeller,
+      imp: uid(),
+      sig: data.gmSig,
+      surface: SURFACE.test(list?.gmList) ? list.gmList : "other",
+      context: list?.gmContext?.slice(0, 128),
+    };
     records.set(el, record);
     onTile(el, record, position(counts, list, data.gmPosition));
   };

@@ -9,6 +9,8 @@ from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
 from ..errors import QueryError
+from ..events import GIG_ID
+from ..ownership import FIRST, MOVE
 from ..service import Span
 from .auth import require_admin, require_seller, require_write
 from .context import Context
@@ -18,9 +20,11 @@ from .pagination import DEFAULT_PAGE, MAX_PAGE, Page, paginate
 from .sellers import SellerMetrics
 from .types import (
     EventRejection,
+    GigClaim,
     GigMetrics,
     GigMetricsConnection,
     GigMetricsEdge,
+    GigOwner,
     PageInfo,
     RecordEventsResult,
     RejectedEvent,
@@ -184,12 +188,36 @@ async def record_events(
         sent_at=sent_at,
         oldest_days=settings.raw_retention_days if access.admin else settings.max_backdate_days,
         sellers=None if access.admin else access.sellers,
+        trust=MOVE if access.admin else FIRST,
     )
     return RecordEventsResult(
         accepted=receipt.accepted,
         duplicates=receipt.duplicates,
         rejected=[EventRejection(index=i, reason=r) for i, r in receipt.rejected],
     )
+
+
+async def gig_claims(
+    info: Ctx,
+    limit: Annotated[
+        int, strawberry.argument(description=f"How many, 1 to {MAX_REJECTIONS}.")
+    ] = 50,
+) -> list[GigClaim]:
+    ctx = info.context
+    require_admin(await ctx.access(), "gigClaims")
+    if not 1 <= limit <= MAX_REJECTIONS:
+        raise QueryError(f"limit is {limit}: ask for 1 to {MAX_REJECTIONS} claims.")
+    return [GigClaim.of(c) for c in await ctx.service.gig_claims(limit)]
+
+
+async def set_gig_owner(info: Ctx, gig_id: GigIdArg, seller_id: SellerIdArg) -> GigOwner:
+    ctx = info.context
+    require_admin(await ctx.access(), "setGigOwner")
+    for name, value in (("gigId", str(gig_id)), ("sellerId", str(seller_id))):
+        if not GIG_ID.fullmatch(value):
+            raise QueryError(f"{name} must be 1 to 64 characters of A-Z a-z 0-9 _ . : -.")
+    await ctx.service.set_owner(str(gig_id), str(seller_id))
+    return GigOwner(gig_id=gig_id, seller_id=seller_id)
 
 
 def _span(ctx: Context, range_: DateRangeInput | None, time_zone: str | None) -> Span:

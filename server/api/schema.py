@@ -16,7 +16,15 @@ from . import resolvers
 from .limits import limit_extensions, reword_limit_errors
 from .scalars import SCALARS
 from .sellers import SellerMetrics
-from .types import GigMetrics, GigMetricsConnection, RecordEventsResult, RejectedEvent, Viewer
+from .types import (
+    GigClaim,
+    GigMetrics,
+    GigMetricsConnection,
+    GigOwner,
+    RecordEventsResult,
+    RejectedEvent,
+    Viewer,
+)
 
 
 @strawberry.type(description="Read metrics. Every field needs `Authorization: Bearer <key>`.")
@@ -53,6 +61,11 @@ class Query:
         resolver=resolvers.rejected_events,
         description="The newest refused events, newest first (admin key only).",
     )
+    gig_claims: list[GigClaim] = strawberry.field(
+        resolver=resolvers.gig_claims,
+        description="Sellers named by beacons for gigs another seller owns, latest first: "
+        "kept, never applied (admin key only; setGigOwner moves a gig).",
+    )
 
 
 @strawberry.type(description="Write events. Needs a key with write permission.")
@@ -63,6 +76,11 @@ class Mutation:
         f"storage as POST /collect; at most {MAX_EVENTS_PER_BATCH} per call. The admin key "
         "may also backfill events back to the raw-event retention period; a partner key "
         "writes only events naming one of its sellers.",
+    )
+    set_gig_owner: GigOwner = strawberry.mutation(
+        resolver=resolvers.set_gig_owner,
+        description="Set or move a gig's owner, which decides which partner keys read it "
+        "(admin key only).",
     )
 
 

@@ -10,6 +10,8 @@ from strawberry.types import Info
 
 from .. import metrics
 from ..events import Surface as WireSurface
+from ..invalid import kind_of
+from ..ownership import Conflict
 from ..service import Span
 from ..stores.base import StoredRejection
 from .context import Context
@@ -161,6 +163,26 @@ BY_CONTEXT_NOTE = (
 )
 
 
+@strawberry.type(
+    description="Traffic kept but never counted, for one reason (MRC general or sophisticated "
+    "invalid traffic)."
+)
+class InvalidTraffic:
+    reason: str = strawberry.field(
+        description="Stable code: crawler, declared_automation, over_rate, too_many_tiles, "
+        "click_unshown, unsigned, bad_signature, stale_signature, replayed."
+    )
+    kind: str = strawberry.field(description="GIVT (general) or SIVT (sophisticated).")
+    events: int = strawberry.field(description="How many events, over the same window.")
+
+
+async def _invalid_traffic(root: GigMetrics, info: Info[Context, None]) -> list[InvalidTraffic]:
+    gig = str(root.gig_id)
+    rows = (await info.context.service.invalid([gig], root.span))[gig]
+    return [InvalidTraffic(reason=r.reason, kind=kind_of(r.reason), events=r.events)
+            for r in sorted(rows, key=lambda r: (-r.events, r.reason))]
+
+
 @strawberry.type(description="One gig's metrics over a window: totals, daily series, surfaces.")
 class GigMetrics(MetricsFields):
     gig_id: strawberry.ID = strawberry.field(description="The gig's id (as in data-gm-gig).")
@@ -182,6 +204,12 @@ class GigMetrics(MetricsFields):
     )
     by_context: list[ContextMetrics] = strawberry.field(
         resolver=_by_context, description=BY_CONTEXT_NOTE
+    )
+    invalid_traffic: list[InvalidTraffic] = strawberry.field(
+        resolver=_invalid_traffic,
+        description="Events of this gig kept but never counted (crawlers, automation, "
+        "over-rate, forged or replayed signatures...), per reason, most first, over the same "
+        "window; read from rollups.",
     )
 
     @classmethod
@@ -253,6 +281,32 @@ class RejectedEvent:
             reason=stored.reason,
             raw=stored.raw,
             received_at=_utc(stored.received),
+        )
+
+
+@strawberry.type(description="A gig's owner, as the admin set it.")
+class GigOwner:
+    gig_id: strawberry.ID = strawberry.field(description="The gig.")
+    seller_id: strawberry.ID = strawberry.field(description="Its owner from now on.")
+
+
+@strawberry.type(
+    description="A seller named for a gig another seller owns: kept for the admin, never "
+    "applied (setGigOwner moves a gig)."
+)
+class GigClaim:
+    gig_id: strawberry.ID = strawberry.field(description="The gig.")
+    seller_id: strawberry.ID = strawberry.field(description="The seller the events named.")
+    events: int = strawberry.field(description="How many events named it.")
+    first_seen: datetime = strawberry.field(description="The first such event (UTC).")
+    last_seen: datetime = strawberry.field(description="The latest such event (UTC).")
+
+    @classmethod
+    def of(cls, claim: Conflict) -> GigClaim:
+        """Map a stored conflict."""
+        return cls(
+            gig_id=strawberry.ID(claim.gig), seller_id=strawberry.ID(claim.seller),
+            events=claim.events, first_seen=_utc(claim.first), last_seen=_utc(claim.last),
         )
 
 

@@ -199,7 +199,8 @@ class SQLiteStore:
                 marks = ",".join("?" * len(chunk))
                 sql = (
                     "SELECT gig, reason, sum(events) FROM invalid_rollups WHERE gig IN "
-                    f"({marks}) AND bucket >= ? AND bucket < ? GROUP BY gig, reason ORDER BY gig, reason"
+                    f"({marks}) AND bucket >= ? AND bucket < ? "
+                    "GROUP BY gig, reason ORDER BY gig, reason"
                 )
                 found.extend(InvalidRow(*row) for row in conn.execute(sql, (*chunk, start, end)))
             return found
