@@ -18,7 +18,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from ..ingest import now_ms
 from ..settings import Settings
+from ..signing import sign_listing, sign_page
 
 PAGE_SIZE = 48
 
@@ -84,15 +86,25 @@ def _template(name: str) -> Template:
     return Template(files(__name__).joinpath(name).read_text(encoding="utf-8"))
 
 
-def _tiles(gigs: list[Gig]) -> str:
+def _tiles(gigs: list[Gig], sigs: list[str] | None = None) -> str:
     tile = _template("tile.html")
     return "\n".join(
         tile.substitute(
             gig=g.gig_id, seller=g.seller, title=html.escape(g.title), price=g.price,
             color=f"hsl({g.hue} 55% 45%)", category_name=g.category_name,
+            sig=f' data-gm-sig="{sigs[i]}"' if sigs else "",
         ).strip()
-        for g in gigs
+        for i, g in enumerate(gigs)
     )
+
+
+def _signed(settings: Settings, surface: str, context: str, gigs: list[Gig]) -> list[str] | None:
+    """One token per tile of this render (one nonce), when signing is on: what an operator's
+    backend does for every listing it renders."""
+    if settings.signing_keys is None:
+        return None
+    return sign_listing(settings.signing_keys, surface, context,
+                        [(g.gig_id, g.seller) for g in gigs], now=now_ms())
 
 
 def _page(title: str, content: str, query: str = "") -> HTMLResponse:
@@ -106,12 +118,26 @@ def _page(title: str, content: str, query: str = "") -> HTMLResponse:
     return HTMLResponse(body)
 
 
-def _listing(heading: str, sub: str, surface: str, context: str, gigs: list[Gig],
-             more: list[Gig] | None = None, query: str = "") -> HTMLResponse:
-    more_html = _template("more.html").substitute(tiles=_tiles(more)) if more else ""
+def _page_sig(settings: Settings, gig: Gig) -> str:
+    keys = settings.signing_keys
+    if keys is None:
+        return ""
+    return f' data-gm-sig="{sign_page(keys, gig.gig_id, gig.seller, now=now_ms())}"'
+
+
+def _listing(settings: Settings, heading: str, sub: str, surface: str, context: str,
+             gigs: list[Gig], more: list[Gig] | None = None, query: str = "") -> HTMLResponse:
+    # "Load more" tiles are part of the same render: their positions continue (49, 50...).
+    sigs = _signed(settings, surface, context, gigs + (more or []))
+    more_html = (
+        _template("more.html").substitute(
+            tiles=_tiles(more, sigs[len(gigs):] if sigs else None)
+        )
+        if more else ""
+    )
     content = _template("listing.html").substitute(
         heading=html.escape(heading), subheading=sub, surface=surface,
-        context=html.escape(context), tiles=_tiles(gigs), more=more_html,
+        context=html.escape(context), tiles=_tiles(gigs, sigs), more=more_html,
     )
     return _page(heading, content, query)
 
@@ -129,6 +155,7 @@ def demo_routes(settings: Settings) -> list[Route]:
 
     async def index(request: Request) -> HTMLResponse:
         gigs = catalogue()
+        home = [gigs[f"g-{101 + n * 9}"] for n in range(12)]
         content = _template("index.html").substitute(
             searches=", ".join(f'<a href="/demo/search?q={q.replace(" ", "+")}">{q}</a>'
                                for q in SEARCHES),
@@ -137,7 +164,7 @@ def demo_routes(settings: Settings) -> list[Route]:
             seller_links=", ".join(f'<a href="/demo/seller/{s}">{s}</a>' for s in SELLERS),
             key_note=key_note,
             shown_key=shown_key,
-            tiles=_tiles([gigs[f"g-{101 + n * 9}"] for n in range(12)]),
+            tiles=_tiles(home, _signed(settings, "homepage", "", home)),
         )
         return _page("Home", content)
 
@@ -145,7 +172,7 @@ def demo_routes(settings: Settings) -> list[Route]:
         query = request.query_params.get("q", "").strip()[:128]
         results = search(query)
         shown = f"for “{html.escape(query)}”" if query else "for everything"
-        return _listing(f"Results {shown}", f"{len(results)} services · surface search",
+        return _listing(settings, f"Results {shown}", f"{len(results)} services · surface search",
                         "search", query, results[:PAGE_SIZE], results[PAGE_SIZE:], query)
 
     async def category_page(request: Request) -> HTMLResponse:
@@ -153,7 +180,7 @@ def demo_routes(settings: Settings) -> list[Route]:
         if slug not in CATEGORIES:
             raise HTTPException(404, f"no demo category {slug!r}; try {', '.join(CATEGORIES)}")
         gigs = [g for g in catalogue().values() if g.category == slug]
-        return _listing(CATEGORIES[slug][0], f"{len(gigs)} services · surface category",
+        return _listing(settings, CATEGORIES[slug][0], f"{len(gigs)} services · surface category",
                         "category", slug, gigs)
 
     async def seller_page(request: Request) -> HTMLResponse:
@@ -161,7 +188,7 @@ def demo_routes(settings: Settings) -> list[Route]:
         gigs = [g for g in catalogue().values() if g.seller == seller]
         if not gigs:
             raise HTTPException(404, f"no demo seller {seller!r}; try {', '.join(SELLERS)}")
-        return _listing(f"{seller}'s gigs", "A seller's profile · surface user_page",
+        return _listing(settings, f"{seller}'s gigs", "A seller's profile · surface user_page",
                         "user_page", seller, gigs)
 
     async def gig_page(request: Request) -> HTMLResponse:
@@ -172,7 +199,9 @@ def demo_routes(settings: Settings) -> list[Route]:
         content = _template("gig.html").substitute(
             gig=gig.gig_id, seller=gig.seller, title=html.escape(gig.title), price=gig.price,
             color=f"hsl({gig.hue} 55% 45%)", category=gig.category,
-            category_name=gig.category_name, days=2 + gig.price % 5, tiles=_tiles(others),
+            category_name=gig.category_name, days=2 + gig.price % 5,
+            tiles=_tiles(others, _signed(settings, "other", "", others)),
+            page_sig=_page_sig(settings, gig),
         )
         return _page(gig.title, content)
 
