@@ -3,6 +3,8 @@ And invalid traffic: kept, never counted, always shown per reason."""
 
 from __future__ import annotations
 
+import json
+
 from server.signing import SigningKeys, sign_listing
 
 from .api_harness import HOUR_MS, Api, ApiFactory, Events, now_ms
@@ -79,8 +81,7 @@ def test_crawlers_and_declared_automation_are_givt(api: Api, events: Events) -> 
     t = now_ms() - HOUR_MS
     api.collect([events.served("g-a", "i1", t)], automated=True)
     response = api.client.post(
-        "/collect", content='{"events": [%s]}' % __import__("json").dumps(
-            events.served("g-a", "i2", t)),
+        "/collect", content=json.dumps({"events": [events.served("g-a", "i2", t)]}),
         headers={"content-type": "text/plain", "user-agent": "Googlebot/2.1"},
     )
     assert response.status_code == 200

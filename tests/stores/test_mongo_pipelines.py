@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from server.ownership import Conflict
 from server.events import Event, Surface
 from server.metrics import RollupRow
+from server.ownership import Conflict
 from server.stores import mongo_pipelines as mp
 from server.stores.mongo import INDEXES
 from server.transitions import Counts, ImpressionState, RollupKey
