@@ -42,6 +42,11 @@ class EventInput:
         default=None, description="1-based position of the tile in its listing."
     )
     ts: float = strawberry.field(description="When it happened, epoch milliseconds.")
+    sig: str | None = strawberry.field(
+        default=None,
+        description="The listing's or page's signature token (data-gm-sig), as the snippet "
+        "sends it; checked on /collect when signing is on, kept as is here.",
+    )
 
     def as_wire(self) -> dict[str, Any]:
         """The event as `/collect` JSON, unset fields left out."""
@@ -56,6 +61,7 @@ class EventInput:
             "context": self.context,
             "position": self.position,
             "ts": self.ts,
+            "sig": self.sig,
         }
         return {name: value for name, value in fields.items() if value is not None}
 

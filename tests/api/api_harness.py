@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from collections import Counter
@@ -96,7 +97,9 @@ class CountingStore:
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self.inner, name)
-        if not callable(target):
+        if not inspect.iscoroutinefunction(target):
+            # Only the async methods read or write; a plain one (e.g. `counters()`, which hands
+            # out the rate-limit storage) must keep its type, or the app gets a coroutine.
             return target
 
         async def counted(*args: Any, **kwargs: Any) -> Any:

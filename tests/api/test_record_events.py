@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from server.events import EVENT_FIELDS
+
 from .api_harness import DAY_MS, HOUR_MS, RECORD, Api, Events, days_back, now_ms
 
 
@@ -145,14 +147,22 @@ def test_event_input_has_exactly_the_wire_fields(api: Api) -> None:
     query = '{ __type(name: "EventInput") { inputFields { name type { name ofType { name } } } } }'
     fields = api.data(query)["__type"]["inputFields"]
     assert [f["name"] for f in fields] == [
-        "id", "type", "gig", "seller", "imp", "pv", "surface", "context", "position", "ts"
+        "id", "type", "gig", "seller", "imp", "pv", "surface", "context", "position", "ts", "sig"
     ]
+    assert {f["name"] for f in fields} == EVENT_FIELDS
     types = {f["name"]: f["type"]["name"] or f["type"]["ofType"]["name"] for f in fields}
     assert types == {
         "id": "String", "type": "String", "gig": "String", "seller": "String", "imp": "String",
         "pv": "String", "surface": "String", "context": "String", "position": "Int",
-        "ts": "Float",
+        "ts": "Float", "sig": "String",
     }
+
+
+def test_a_signed_snippet_event_is_valid_here_too(api: Api, events: Events) -> None:
+    # One event object is valid in both places (SPEC §3), the snippet's `sig` included.
+    signed = {**events.view("g-1", "p1", now_ms()), "sig": "k1.abc.nonce.0.mac"}
+    assert api.record([signed])["accepted"] == 1
+    assert api.gig("g-1")["views"] == 1
 
 
 def test_rejected_events_are_kept_for_the_admin(api: Api, events: Events) -> None:

@@ -79,7 +79,12 @@ def test_the_pinned_fields_are_there() -> None:
         "bySurface": "[SurfaceMetrics!]!",
         "previousPeriod": "GigMetrics",
         "byContext": "[ContextMetrics!]!",
+        "invalidTraffic": "[InvalidTraffic!]!",
     }
+    invalid = schema.type_map["InvalidTraffic"].fields  # type: ignore[union-attr]
+    assert {f: str(v.type) for f, v in invalid.items()}.items() >= {
+        "reason": "String!", "kind": "String!", "events": "Int!"
+    }.items()
     by_context = fields["byContext"]
     assert {
         a: (str(v.type), print_ast(v.ast_node.default_value))  # type: ignore[union-attr,arg-type]
