@@ -38,7 +38,7 @@ class Collector:
         self.allowed_origins = frozenset(settings.allowed_origins)
         self.max_backdate_days = settings.max_backdate_days
         self.signing_keys = settings.signing_keys
-        self.traffic = TrafficScreen(store.counters)
+        self.traffic = TrafficScreen(store.counters, settings.rate_limits)
 
     async def __call__(self, request: Request) -> Response:
         origin = request.headers.get("origin")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from .errors import SettingsError
 from .events import CLICK_SURFACES_DEFAULT, Surface
 from .signing import SigningKeys
+from .traffic import TrafficLimits
 
 DEFAULT_DATABASE_URL = "sqlite:///gigmetrics.db"
 
@@ -29,6 +30,8 @@ class Settings:
     max_backdate_days: int = 7
     # Signed listings (server/signing.py): None is the zero-set-up default, nothing signed.
     signing_keys: SigningKeys | None = None
+    # Over-rate screens for anonymous beacons (server/traffic.py).
+    rate_limits: TrafficLimits = field(default_factory=TrafficLimits)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -47,6 +50,7 @@ class Settings:
             bucket_retention_days=bucket_days,
             click_surfaces=_surfaces(env),
             signing_keys=_signing_keys(env),
+            rate_limits=_rate_limits(env),
         )
 
 
@@ -115,3 +119,8 @@ def _surfaces(env: Mapping[str, str]) -> frozenset[Surface]:
 def _signing_keys(env: Mapping[str, str]) -> SigningKeys | None:
     raw = env.get("GIGMETRICS_SIGNING_KEYS", "").strip()
     return SigningKeys.parse(raw) if raw else None
+
+
+def _rate_limits(env: Mapping[str, str]) -> TrafficLimits:
+    raw = env.get("GIGMETRICS_RATE_LIMITS", "").strip()
+    return TrafficLimits.parse(raw) if raw else TrafficLimits()

@@ -1,6 +1,12 @@
-"""Over-rate traffic: too many events from one IP address or one page view per minute, or
+"""Over-rate traffic: too many events from one page view or one IP address per window, or
 more tiles in one page view than any real listing holds. Such events are stored as invalid
-traffic (`over_rate`, `too_many_tiles`), never counted.
+traffic (`over_rate`, `too_many_tiles`), never counted. Only anonymous beacons are screened:
+`recordEvents` callers hold a key.
+
+Events that name a page view (a tile's `served`, a gig page's `view`) count against that page
+view, not the IP address: the browsers behind one NAT, office proxy or mobile carrier share an
+address but not their page views. Events without one (`viewable`, `click`) count against the
+IP address. The limits are a setting (`GIGMETRICS_RATE_LIMITS`, parsed here).
 
 Counting uses the `limits` library's storages: its in-memory storage in one process (the
 SQLite store runs in one), and `MongoCounters`, a `limits` storage on the MongoDB store's
@@ -12,30 +18,78 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from limits import parse as parse_rate
 from limits.aio.storage import MemoryStorage, Storage
 
 from . import invalid
+from .errors import SettingsError
 from .events import Event, EventType
 
-RATE_WINDOW_S = 60
-TILES_WINDOW_S = 30 * 60
+RATE_LIMITS_DEFAULT = "ip=1200/minute,pv=600/minute,tiles=1000/30 minutes"
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """At most `events` per fixed window of `window_s` seconds."""
+
+    events: int
+    window_s: int
 
 
 @dataclass(frozen=True, slots=True)
 class TrafficLimits:
-    """The rates past which anonymous beacons are invalid traffic."""
+    """The rates past which anonymous beacons are invalid traffic; None turns one off.
 
-    events_per_ip_minute: int = 1200
-    events_per_page_view_minute: int = 600
-    tiles_per_page_view: int = 1000
+    `ip`: events without a page view, per IP address; `pv`: events of one page view;
+    `tiles`: served tiles of one page view.
+    """
+
+    ip: Limit | None = Limit(1200, 60)
+    pv: Limit | None = Limit(600, 60)
+    tiles: Limit | None = Limit(1000, 30 * 60)
+
+    @classmethod
+    def parse(cls, raw: str, name: str = "GIGMETRICS_RATE_LIMITS") -> TrafficLimits:
+        """`ip=1200/minute,pv=600/minute,tiles=1000/30 minutes`; a limit is `N/unit`
+        (`limits` notation: second, minute, hour, day, optionally `N/30 minutes`) or `off`;
+        a key left out keeps its default; `off` alone turns every limit off."""
+        if raw.strip().lower() == "off":
+            return cls(None, None, None)
+        keys = [f.name for f in fields(cls)]
+        chosen: dict[str, Limit | None] = {}
+        for part in (p.strip() for p in raw.split(",") if p.strip()):
+            key, sep, value = (text.strip() for text in part.partition("="))
+            if not sep or key not in keys or key in chosen:
+                why = "is given twice" if key in chosen else "is not KEY=LIMIT"
+                raise SettingsError(
+                    f"{name} has {part!r}, which {why}: give each of {', '.join(keys)} at most "
+                    f"once, as a rate like 1200/minute or off (default: {RATE_LIMITS_DEFAULT})."
+                )
+            chosen[key] = _limit(name, key, value)
+        return replace(cls(), **chosen)
+
+
+def _limit(name: str, key: str, value: str) -> Limit | None:
+    if value.lower() == "off":
+        return None
+    try:
+        rate = parse_rate(value)
+    except ValueError:
+        rate = None
+    if rate is None or rate.amount < 1:
+        raise SettingsError(
+            f"{name} has {key}={value!r}: a limit is events per window, like 1200/minute, "
+            "20000/hour or 1000/30 minutes, or off."
+        )
+    return Limit(rate.amount, rate.get_expiry())
 
 
 class TrafficScreen:
-    """Marks the events of a beacon that go past a rate (anonymous beacons only)."""
+    """Marks the events of a beacon that go past a limit (anonymous beacons only)."""
 
     def __init__(
         self, storage: Callable[[], Storage] = MemoryStorage, limits: TrafficLimits | None = None
@@ -45,42 +99,53 @@ class TrafficScreen:
         self._storage: Storage | None = None
         self.limits = limits or TrafficLimits()
 
-    async def screen(self, events: Sequence[Event], ip: str) -> tuple[Event, ...]:
+    async def screen(
+        self, events: Sequence[Event], ip: str, now: float | None = None
+    ) -> tuple[Event, ...]:
         """The events, those past a limit marked invalid (the earliest stay valid)."""
-        if not events:
+        limits = self.limits
+        if not events or limits == _OFF:
             return tuple(events)
-        now = int(time.time())
+        second = int(time.time() if now is None else now)
         over: dict[int, str] = {}
-        # One counter per key and window, incremented once per beacon by all its events.
-        await self._limit(over, f"ip/{ip}", range(len(events)), now, RATE_WINDOW_S,
-                          self.limits.events_per_ip_minute, invalid.OVER_RATE)
+        by_ip: list[int] = []
         by_pv: dict[str, list[int]] = {}
         tiles: dict[str, list[int]] = {}
         for i, event in enumerate(events):
-            if event.pv is not None:
-                by_pv.setdefault(event.pv, []).append(i)
-                if event.type is EventType.SERVED:
-                    tiles.setdefault(event.pv, []).append(i)
+            if event.pv is None:
+                by_ip.append(i)
+                continue
+            by_pv.setdefault(event.pv, []).append(i)
+            if event.type is EventType.SERVED:
+                tiles.setdefault(event.pv, []).append(i)
+        # One counter per key and window, incremented once per beacon by all its events.
+        if by_ip:
+            await self._limit(over, f"ip/{ip}", by_ip, second, limits.ip, invalid.OVER_RATE)
         for pv, indices in by_pv.items():
-            await self._limit(over, f"pv/{pv}", indices, now, RATE_WINDOW_S,
-                              self.limits.events_per_page_view_minute, invalid.OVER_RATE)
+            await self._limit(over, f"pv/{pv}", indices, second, limits.pv, invalid.OVER_RATE)
         for pv, indices in tiles.items():
-            await self._limit(over, f"tiles/{pv}", indices, now, TILES_WINDOW_S,
-                              self.limits.tiles_per_page_view, invalid.TOO_MANY_TILES)
+            await self._limit(over, f"tiles/{pv}", indices, second, limits.tiles,
+                              invalid.TOO_MANY_TILES)
         return tuple(
             e._replace(invalid=over[i]) if i in over and e.invalid is None else e
             for i, e in enumerate(events)
         )
 
     async def _limit(self, over: dict[int, str], key: str, indices: Sequence[int], now: int,
-                     window: int, limit: int, reason: str) -> None:
+                     limit: Limit | None, reason: str) -> None:
+        if limit is None:
+            return
         if self._storage is None:
             self._storage = self._make_storage()
+        window = limit.window_s
         start = now - now % window
         count = await self._storage.incr(f"gm/{key}/{start}", window, len(indices))
-        allowed = max(limit - (count - len(indices)), 0)
+        allowed = max(limit.events - (count - len(indices)), 0)
         for i in indices[allowed:]:
             over.setdefault(i, reason)
+
+
+_OFF = TrafficLimits(None, None, None)
 
 
 class MongoCounters(Storage):

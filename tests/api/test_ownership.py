@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from server.signing import SigningKeys, sign_listing
+from server.traffic import TrafficLimits
 
 from .api_harness import HOUR_MS, Api, ApiFactory, Events, now_ms
 
@@ -91,3 +92,20 @@ def test_crawlers_and_declared_automation_are_givt(api: Api, events: Events) -> 
         ("crawler", "GIVT", 1),
         ("declared_automation", "GIVT", 1),
     ]
+
+
+def test_beacons_past_a_rate_are_givt_and_keyed_callers_are_not_screened(
+    make_api: ApiFactory, events: Events
+) -> None:
+    api = make_api(rate_limits=TrafficLimits.parse("ip=2/minute,pv=3/minute"))
+    t = now_ms() - HOUR_MS
+    # viewables name no page view: they count against the address (here the test client's)
+    api.collect([events.viewable("g-r", f"v{n}", t) for n in range(3)])
+    # served tiles count against their page view: p1 goes past, p2 does not
+    api.collect([events.served("g-r", f"i{n}", t) | {"pv": "p1"} for n in range(4)])
+    api.collect([events.served("g-r", f"j{n}", t) | {"pv": "p2"} for n in range(3)])
+    # a key holder (a listing backend, one address, many events) is never rate-limited
+    api.record([events.viewable("g-r", f"k{n}", t) for n in range(10)])
+    answer = api.data(INVALID % "g-r")["gigMetrics"]
+    assert answer["servedImpressions"] == 2 + 3 + 3 + 10
+    assert answer["invalidTraffic"] == [{"reason": "over_rate", "kind": "GIVT", "events": 2}]

@@ -33,6 +33,8 @@ class ServerProcess:
     log_path: Path
     port: int = field(default_factory=free_port)
     workers: int = 1
+    # More GIGMETRICS_* variables for this server (e.g. the rate limits of a load test).
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -44,6 +46,7 @@ class ServerProcess:
             **os.environ,
             "GIGMETRICS_DATABASE_URL": self.database_url,
             "GIGMETRICS_ADMIN_KEY": ADMIN_KEY,
+            **self.env,
         }
         log = self.log_path
         with log.open("ab") as err:
