@@ -76,7 +76,10 @@ def test_beacons_are_text_plain_json_in_the_pinned_shape(
     assert (served["surface"], served["context"]) == ("search", "logo design")
     assert served["position"] == 1
     [viewable] = beacons.events("viewable")
-    assert set(viewable) == {"id", "type", "gig", "seller", "imp", "ts"}
+    # The listing's surface and context ride on every tile event, so the server can check a
+    # signed tile's token (data-gm-sig, absent here) on whichever event arrives.
+    assert set(viewable) == {"id", "type", "gig", "seller", "imp", "surface", "context", "ts"}
+    assert (viewable["surface"], viewable["context"]) == ("search", "logo design")
     [click] = beacons.events("click")
     assert set(click) == {"id", "type", "gig", "seller", "imp", "surface", "context", "ts"}
     [view] = beacons.events("view")
