@@ -9,17 +9,22 @@ The owner decides which partner keys read a gig, so only trusted sources set it:
 - CLAIM: an unsigned beacon while signing is on never sets an owner.
 
 A claim that is not applied (another seller already owns the gig) is kept as a conflict for
-the admin to see (`gigClaims`), never applied.
+the admin to see (`gigClaims`), never applied. Anyone can send beacons naming any seller, so
+the kept claims are bounded: at most CLAIMS_PER_GIG sellers per gig, later new ones summed
+under OTHER_SELLERS (`bound_claims`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 
 from .events import Event
 
 CLAIM, FIRST, MOVE = 0, 1, 2
+CLAIMS_PER_GIG = 20
+# Not a seller id (those are [A-Za-z0-9_.:-]): the sum of claims past a gig's cap.
+OTHER_SELLERS = "*"
 
 Owner = tuple[str | None, int]  # (seller or None, when it was set: epoch ms)
 
@@ -72,3 +77,29 @@ def decide(
             1 if old is None else old.events + 1,
         )
     return owners, conflicts
+
+
+def bound_claims(
+    conflicts: Mapping[tuple[str, str], Conflict], kept: Mapping[str, Set[str]]
+) -> tuple[dict[tuple[str, str], Conflict], dict[str, list[str]]]:
+    """The claims to store, given the sellers each gig keeps claims for already (`kept`, its
+    OTHER_SELLERS row aside), and the sellers newly kept per gig. A gig keeps its first
+    CLAIMS_PER_GIG sellers; the claims of later new ones add up in its OTHER_SELLERS row."""
+    bounded: dict[tuple[str, str], Conflict] = {}
+    admitted: dict[str, list[str]] = {}
+    for (gig, seller), claim in conflicts.items():
+        known = kept.get(gig, frozenset())
+        new = admitted.setdefault(gig, [])
+        if seller not in known and seller not in new:
+            if len(known) + len(new) < CLAIMS_PER_GIG:
+                new.append(seller)
+            else:
+                seller = OTHER_SELLERS
+        old = bounded.get((gig, seller))
+        bounded[(gig, seller)] = Conflict(
+            gig, seller, claim.first, claim.last, claim.events
+        ) if old is None else Conflict(
+            gig, seller, min(old.first, claim.first), max(old.last, claim.last),
+            old.events + claim.events,
+        )
+    return bounded, {gig: sellers for gig, sellers in admitted.items() if sellers}

@@ -296,7 +296,9 @@ class GigOwner:
 )
 class GigClaim:
     gig_id: strawberry.ID = strawberry.field(description="The gig.")
-    seller_id: strawberry.ID = strawberry.field(description="The seller the events named.")
+    seller_id: strawberry.ID = strawberry.field(
+        description="The seller the events named; * sums the sellers past the gig's first 20."
+    )
     events: int = strawberry.field(description="How many events named it.")
     first_seen: datetime = strawberry.field(description="The first such event (UTC).")
     last_seen: datetime = strawberry.field(description="The latest such event (UTC).")

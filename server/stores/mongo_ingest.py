@@ -38,7 +38,7 @@ from pymongo.errors import PyMongoError
 from pymongo.read_concern import ReadConcern
 
 from ..events import Event, EventType, Rejection
-from ..ownership import decide
+from ..ownership import bound_claims, decide
 from ..transitions import (
     DAY_MS,
     ContextDelta,
@@ -144,11 +144,12 @@ async def _count(
     seen_views = await _ids(db.page_views, set(view_buckets), session)
     known_views = set(seen_views)
     gig_of = {impression_key(e): e.gig for e in counted if e.type is not EventType.VIEW}
-    stored_gigs = {
-        doc["_id"]: (doc.get("seller"), doc.get("seller_ts", 0))
-        async for doc in db.gigs.find({"_id": {"$in": sorted({e.gig for e in new})}},
-                                      session=session)
-    }
+    stored_gigs: dict[str, tuple[str | None, int]] = {}
+    claimants: dict[str, set[str]] = {}  # the sellers each gig keeps claims for
+    async for doc in db.gigs.find({"_id": {"$in": sorted({e.gig for e in new})}},
+                                  session=session):
+        stored_gigs[doc["_id"]] = (doc.get("seller"), doc.get("seller_ts", 0))
+        claimants[doc["_id"]] = set(doc.get("claimants", ()))
     wanted = sorted({e.render for e in counted if e.render is not None})
     renders: dict[str, str] = {}
     if wanted:
@@ -192,14 +193,18 @@ async def _count(
             session=session,
         )
     owners, conflicts = decide(stored_gigs, new)
-    if owners:
-        await db.gigs.bulk_write(
-            [UpdateOne(*mp.gig_owner(gig, *owner), upsert=True) for gig, owner in owners.items()],
-            session=session,
-        )
-    if conflicts:
+    # A gig's kept claimants live on its document: two batches that admit one each write it,
+    # collide, and one is retried, so the cap holds across servers.
+    claims, claimed = bound_claims(conflicts, claimants)
+    gig_writes = [UpdateOne(*mp.gig_owner(gig, *owner), upsert=True)
+                  for gig, owner in owners.items()]
+    gig_writes += [UpdateOne(*mp.claimants_addition(gig, sellers), upsert=True)
+                   for gig, sellers in claimed.items()]
+    if gig_writes:
+        await db.gigs.bulk_write(gig_writes, session=session)
+    if claims:
         await db.gig_claims.bulk_write(
-            [UpdateOne(*mp.claim_increment(c), upsert=True) for c in conflicts.values()],
+            [UpdateOne(*mp.claim_increment(c), upsert=True) for c in claims.values()],
             session=session,
         )
     invalid = invalid_delta(new, judged)

@@ -8,7 +8,7 @@ whole shard key (`SHARD_KEYS`), as a sharded cluster requires of upserts and rep
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..events import Event, Surface
@@ -241,6 +241,12 @@ def page_view_document(key: str, bucket: int) -> Document:
 def gig_owner(gig: str, seller: str | None, when: int) -> Write:
     """Upsert of a gig's owner (`ownership.decide` chose it; None: a new gig, no owner)."""
     return {"_id": gig}, {"$set": {"seller": seller, "seller_ts": when}}
+
+
+def claimants_addition(gig: str, sellers: Sequence[str]) -> Write:
+    """Update adding sellers to the ones a gig keeps ownership claims for (bounded by
+    `ownership.bound_claims`)."""
+    return {"_id": gig}, {"$addToSet": {"claimants": {"$each": list(sellers)}}}
 
 
 def claim_increment(conflict: Conflict) -> Write:

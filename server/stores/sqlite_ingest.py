@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..events import Event, EventType, Rejection, Surface
-from ..ownership import Owner, decide
+from ..ownership import OTHER_SELLERS, Owner, bound_claims, decide
 from ..transitions import (
     DAY_MS,
     ContextDelta,
@@ -255,9 +255,19 @@ def _own(conn: sqlite3.Connection, new: list[Event]) -> None:
     }
     owners, conflicts = decide(stored, new)
     conn.executemany(UPSERT_GIG, [(gig, s, when) for gig, (s, when) in owners.items()])
+    if not conflicts:
+        return
+    kept: dict[str, set[str]] = {}
+    for gig, seller in _select_rows(
+        conn, "SELECT gig, seller FROM gig_claims WHERE gig IN ({marks})",
+        {gig for gig, _ in conflicts},
+    ):
+        if seller != OTHER_SELLERS:
+            kept.setdefault(gig, set()).add(seller)
+    bounded, _ = bound_claims(conflicts, kept)
     conn.executemany(
         UPSERT_CLAIM,
-        [(c.gig, c.seller, c.first, c.last, c.events) for c in conflicts.values()],
+        [(c.gig, c.seller, c.first, c.last, c.events) for c in bounded.values()],
     )
 
 

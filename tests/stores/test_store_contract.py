@@ -9,7 +9,7 @@ import pytest
 
 from server.errors import StoreUnavailable
 from server.events import Rejection, Surface
-from server.ownership import CLAIM, MOVE, Conflict
+from server.ownership import CLAIM, CLAIMS_PER_GIG, MOVE, OTHER_SELLERS, Conflict
 from server.stores import ApiKey, IngestResult, Store, StoredRejection
 from server.stores.base import InvalidRow
 from server.transitions import Counts
@@ -265,6 +265,27 @@ async def test_an_anonymous_beacon_never_hands_a_gig_to_another_seller(store: St
     assert await store.gigs_of_sellers(["alice"]) == []
     # The conflicting claim is kept for the admin to see, not applied.
     assert await store.gig_claims(10) == [Conflict("g-bob", "alice", T0 + B, T0 + 2 * B, 2)]
+
+
+async def test_claims_are_kept_for_at_most_claims_per_gig_sellers_then_summed(
+    store: Store,
+) -> None:
+    await store.ingest([served("i-0", gig="g-bob", seller="bob", ts=T0)])
+    # Anyone can name any seller: a flood of names keeps a bounded set of rows per gig.
+    names = [f"s-{n:03d}" for n in range(CLAIMS_PER_GIG + 15)]
+    for start in range(0, len(names), 10):  # several batches, like several beacons
+        await store.ingest([
+            view(f"p-{n}", gig="g-bob", seller=name, ts=T0 + n)
+            for n, name in enumerate(names[start:start + 10], start)
+        ])
+    await store.ingest([view("p-again", gig="g-bob", seller="s-000", ts=T0 + 500)])
+    claims = {c.seller: c for c in await store.gig_claims(100)}
+    assert set(claims) == {*names[:CLAIMS_PER_GIG], OTHER_SELLERS}
+    assert claims["s-000"] == Conflict("g-bob", "s-000", T0, T0 + 500, 2)
+    assert claims[OTHER_SELLERS] == Conflict(
+        "g-bob", OTHER_SELLERS, T0 + CLAIMS_PER_GIG, T0 + len(names) - 1, 15
+    )
+    assert await store.seller_of(["g-bob"]) == {"g-bob": "bob"}
 
 
 async def test_trusted_sources_set_and_move_owners(store: Store) -> None:

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from server.events import Event, EventType
-from server.ownership import CLAIM, FIRST, MOVE, Conflict, Owner, decide
+from server.events import GIG_ID, Event, EventType
+from server.ownership import (
+    CLAIM,
+    CLAIMS_PER_GIG,
+    FIRST,
+    MOVE,
+    OTHER_SELLERS,
+    Conflict,
+    Owner,
+    bound_claims,
+    decide,
+)
 
 T = 1_800_000_000_000
 BOB_SINCE = T - 1000
@@ -94,3 +104,30 @@ def test_gigs_are_decided_each_on_its_own() -> None:
 
 def test_trust_levels_are_ordered() -> None:
     assert CLAIM < FIRST < MOVE
+
+
+def claim(seller: str, ts: int = T, events: int = 1, gig: str = "g-1") -> Conflict:
+    return Conflict(gig, seller, ts, ts, events)
+
+
+def test_claims_keep_the_first_sellers_of_a_gig_and_sum_the_rest() -> None:
+    kept = {"g-1": {f"s{n}" for n in range(CLAIMS_PER_GIG - 1)}}
+    conflicts = {
+        ("g-1", "s0"): claim("s0"),  # kept already
+        ("g-1", "new-1"): claim("new-1", T + 1),  # the last free place
+        ("g-1", "new-2"): claim("new-2", T + 2, 3),  # past the cap
+        ("g-1", "new-3"): claim("new-3", T + 3),
+        ("g-2", "x"): claim("x", gig="g-2"),  # another gig has its own places
+    }
+    bounded, admitted = bound_claims(conflicts, kept)
+    assert bounded == {
+        ("g-1", "s0"): claim("s0"),
+        ("g-1", "new-1"): claim("new-1", T + 1),
+        ("g-1", OTHER_SELLERS): Conflict("g-1", OTHER_SELLERS, T + 2, T + 3, 4),
+        ("g-2", "x"): claim("x", gig="g-2"),
+    }
+    assert admitted == {"g-1": ["new-1"], "g-2": ["x"]}
+
+
+def test_other_sellers_is_no_seller_id() -> None:
+    assert not GIG_ID.fullmatch(OTHER_SELLERS)
