@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from .errors import GigmetricsError, SettingsError
+from .events import GIG_ID, MAX_CONTEXT_CHARS, Surface
 from .ingest import now_ms
 from .keys import new_key
 from .settings import Settings
@@ -73,10 +74,14 @@ def _parser() -> argparse.ArgumentParser:
     gigs = commands.add_parser("gigs", help="gig owners (which partner keys read a gig)")
     gig_commands = gigs.add_subparsers(required=True, metavar="ACTION")
     set_owner = gig_commands.add_parser("set-owner", help="set or move a gig's owner")
-    set_owner.add_argument("gig")
-    set_owner.add_argument("seller")
+    set_owner.add_argument("gig", type=_gig_id)
+    set_owner.add_argument("seller", type=_gig_id)
     set_owner.set_defaults(run=_gigs_set_owner)
-    claims = gig_commands.add_parser("claims", help="sellers named for gigs others own")
+    claims = gig_commands.add_parser(
+        "claims",
+        help="sellers named for gigs others own, latest first: gig, seller, events, first and "
+        "last event (epoch ms), tab-separated",
+    )
     claims.set_defaults(run=_gigs_claims)
 
     sign = commands.add_parser(
@@ -86,14 +91,14 @@ def _parser() -> argparse.ArgumentParser:
     listing_sign = sign_commands.add_parser(
         "listing", help="one token per tile, in order: print them one a line"
     )
-    listing_sign.add_argument("--surface", required=True)
-    listing_sign.add_argument("--context", default="")
-    listing_sign.add_argument("--first-position", type=int, default=1)
-    listing_sign.add_argument("tiles", nargs="+", metavar="GIG[=SELLER]")
+    listing_sign.add_argument("--surface", required=True, choices=[s.value for s in Surface])
+    listing_sign.add_argument("--context", default="", type=_context)
+    listing_sign.add_argument("--first-position", type=_position, default=1)
+    listing_sign.add_argument("tiles", nargs="+", metavar="GIG[=SELLER]", type=_tile)
     listing_sign.set_defaults(run=_sign_listing)
     page_sign = sign_commands.add_parser("page", help="the token of a gig page")
-    page_sign.add_argument("gig")
-    page_sign.add_argument("--seller")
+    page_sign.add_argument("gig", type=_gig_id)
+    page_sign.add_argument("--seller", type=_gig_id)
     page_sign.set_defaults(run=_sign_page)
     return parser
 
@@ -217,9 +222,6 @@ async def _keys_revoke(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
 
 @_with_store
 async def _gigs_set_owner(store: Store, args: argparse.Namespace) -> int:
@@ -245,8 +247,36 @@ def _signing_keys() -> SigningKeys:
     return keys
 
 
+def _gig_id(text: str) -> str:
+    if not GIG_ID.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text[:80]!r} is not a gig or seller id: 1 to 64 characters of A-Z a-z 0-9 _ . : -"
+        )
+    return text
+
+
+def _tile(text: str) -> tuple[str, str | None]:
+    gig, _, seller = text.partition("=")
+    return _gig_id(gig), _gig_id(seller) if seller else None
+
+
+def _context(text: str) -> str:
+    if len(text) > MAX_CONTEXT_CHARS:
+        raise argparse.ArgumentTypeError(
+            f"the context is {len(text)} characters: at most {MAX_CONTEXT_CHARS} (the collector "
+            "rejects longer ones)"
+        )
+    return text
+
+
+def _position(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a position: a whole number from 1")
+    return int(text)
+
+
 def _sign_listing(args: argparse.Namespace) -> int:
-    tiles = [(gig, seller or None) for gig, _, seller in (t.partition("=") for t in args.tiles)]
+    tiles: list[tuple[str, str | None]] = args.tiles
     for token in sign_listing(_signing_keys(), args.surface, args.context, tiles,
                               now=now_ms(), first_position=args.first_position):
         print(token)
@@ -256,3 +286,7 @@ def _sign_listing(args: argparse.Namespace) -> int:
 def _sign_page(args: argparse.Namespace) -> int:
     print(sign_page(_signing_keys(), args.gig, args.seller, now=now_ms()))
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
