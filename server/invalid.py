@@ -11,7 +11,7 @@ from __future__ import annotations
 
 CRAWLER = "crawler"  # a crawler, bot or tool user agent, or none
 DECLARED_AUTOMATION = "declared_automation"  # navigator.webdriver, or "automated": true
-OVER_RATE = "over_rate"  # too many events from one IP address or page view per minute
+OVER_RATE = "over_rate"  # too many events from one page view, or (without one) one IP address
 TOO_MANY_TILES = "too_many_tiles"  # more tiles in one page view than any real listing
 CLICK_UNSHOWN = "click_unshown"  # a click nothing showed, too soon after its tile's render
 UNSIGNED = "unsigned"  # signing is on and the event carries no signature

@@ -31,6 +31,8 @@ def test_every_variable_is_read() -> None:
         "GIGMETRICS_RAW_RETENTION_DAYS": "60",
         "GIGMETRICS_BUCKET_RETENTION_DAYS": "500",
         "GIGMETRICS_CLICK_SURFACES": "search,category,homepage",
+        "GIGMETRICS_SIGNING_KEYS": "k1:0123456789abcdef",
+        "GIGMETRICS_RATE_LIMITS": "ip=off",
     })
     assert settings.database_url == "mongodb://db.internal:27017/gm"
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
@@ -39,6 +41,8 @@ def test_every_variable_is_read() -> None:
     assert settings.graphiql is False and settings.demo is False
     assert (settings.raw_retention_days, settings.bucket_retention_days) == (60, 500)
     assert Surface.HOMEPAGE in settings.click_surfaces
+    assert settings.signing_keys is not None and settings.signing_keys.keys[0][0] == "k1"
+    assert settings.rate_limits.ip is None and settings.rate_limits.pv is not None
 
 
 @pytest.mark.parametrize(
@@ -48,6 +52,8 @@ def test_every_variable_is_read() -> None:
         ("GIGMETRICS_ALLOWED_ORIGINS", "shop.example"),
         ("GIGMETRICS_API_ORIGINS", "dash.example/path"),
         ("GIGMETRICS_GRAPHIQL", "maybe"),
+        ("GIGMETRICS_RATE_LIMITS", "ip=1200"),
+        ("GIGMETRICS_SIGNING_KEYS", "k1:short"),
         ("GIGMETRICS_RAW_RETENTION_DAYS", "ten"),
         ("GIGMETRICS_RAW_RETENTION_DAYS", "3"),
         ("GIGMETRICS_BUCKET_RETENTION_DAYS", "30"),
