@@ -331,3 +331,14 @@ async def test_data_survives_close_and_reopen(store_factory: Callable[[], Store]
         assert [k.key_id for k in await again.keys()] == ["k-1"]
     finally:
         await again.close()
+
+
+async def test_api_key_expiry_and_last_use_are_kept(store: Store) -> None:
+    key = ApiKey("k-1", "a" * 64, "alice", ("s-1",), False, created=T0, expires=T0 + 90 * B)
+    await store.save_key(key)
+    assert await store.key_by_hash("a" * 64) == key
+    await store.touch_key("k-1", T0 + 10)
+    await store.touch_key("k-1", T0 + 5)  # an older use (another process) never moves it back
+    await store.touch_key("k-404", T0 + 20)  # an unknown key is no error
+    [kept] = await store.keys()
+    assert (kept.expires, kept.last_used) == (T0 + 90 * B, T0 + 10)
