@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .events import Batch
+from .observability import STORE_WRITE_SECONDS, count_events
 from .stores.base import Store
 
 
@@ -29,7 +30,12 @@ class Receipt:
 
 async def record(store: Store, batch: Batch) -> Receipt:
     """Store a validated batch; returns once every accepted event is durable."""
+    started = time.perf_counter()
     result = await store.ingest(batch.events, batch.rejections)
+    STORE_WRITE_SECONDS.observe(time.perf_counter() - started)
+    # The automated flag comes with the request (crawler, webdriver), so a batch shares it.
+    automated = bool(batch.events) and batch.events[0].automated
+    count_events(result.accepted, result.duplicates, len(batch.rejections), automated=automated)
     return Receipt(
         accepted=result.accepted,
         duplicates=result.duplicates,

@@ -35,7 +35,10 @@ DOCUMENTED: tuple[tuple[str, str, str], ...] = (
      "Prometheus /metrics: off, main (on the server's port) or [HOST:]PORT of its own "
      "(host 127.0.0.1 unless given); loopback scrapes need no key, others the admin key"),
     ("GIGMETRICS_LOG_FORMAT", "plain", "one line per request: plain or json"),
+    ("GIGMETRICS_LOG_LEVEL", "info",
+     "debug, info (a line per request), warning, error or critical; --log-level sets it"),
 )
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class Settings:
     metrics: str = "main"  # off | main | port (then metrics_address)
     metrics_address: tuple[str, int] | None = None
     log_format: str = "plain"
+    log_level: str = "info"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -74,6 +78,7 @@ class Settings:
             click_surfaces=_surfaces(env),
             **_metrics(env),
             log_format=_choice(env, "GIGMETRICS_LOG_FORMAT", "plain", ("plain", "json")),
+            log_level=_choice(env, "GIGMETRICS_LOG_LEVEL", "info", LOG_LEVELS),
         )
 
 

@@ -32,6 +32,8 @@ class ServerProcess:
     db_path: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    log_level: str = "warning"
 
     @property
     def url(self) -> str:
@@ -42,12 +44,13 @@ class ServerProcess:
             **os.environ,
             "GIGMETRICS_DATABASE_URL": f"sqlite:///{self.db_path}",
             "GIGMETRICS_ADMIN_KEY": ADMIN_KEY,
+            **self.env,
         }
         log = self.db_path.with_suffix(".log")
         with log.open("ab") as err:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "server", "serve", "--port", str(self.port),
-                 "--log-level", "warning"],
+                 "--log-level", self.log_level],
                 cwd=REPO,
                 env=env,
                 stdout=subprocess.DEVNULL,
@@ -64,6 +67,10 @@ class ServerProcess:
                 pass
             time.sleep(0.05)
         raise RuntimeError("server did not become ready in 20 s")
+
+    @property
+    def log(self) -> str:
+        return self.db_path.with_suffix(".log").read_text()
 
     def kill_hard(self) -> None:
         assert self.process is not None
