@@ -1,6 +1,6 @@
 """Benchmark: end-to-end ingest through HTTP on the embedded store vs a parse-only floor.
 
-    python bench/ingest_http.py [--seconds 10] [--connections 32]
+    python bench/ingest_http.py [--seconds 10] [--connections 32] [--log-level info]
 
 Needs `wrk` (Debian package). All servers run the same uvicorn setup (uvloop + httptools when
 installed, one worker) on 127.0.0.1; the load is the same wrk script (batches of 20 events with
@@ -87,6 +87,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--log-level", default="warning",
+                        help="of the /collect server: info writes one line per request")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -104,7 +106,7 @@ def main() -> None:
                                          "--port", str(validate_port), *uvicorn_flags],
                             env, validate_port, args.seconds, args.connections)
         ingest = measure("collect", [sys.executable, "-m", "server", "serve", "--port",
-                                     str(collect_port), "--log-level", "warning"],
+                                     str(collect_port), "--log-level", args.log_level],
                          env, collect_port, args.seconds, args.connections)
         db_mb = sum(p.stat().st_size for p in Path(tmp).glob("bench.db*")) / 1e6
     print(f"ingest through HTTP, {args.seconds}s, {args.connections} connections, "
