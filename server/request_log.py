@@ -7,6 +7,7 @@ client mistakes (a client that hangs up mid-body) out of the tracebacks.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -40,7 +41,7 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = _incoming_id(scope) or secrets.token_hex(8).encode()
+        request_id = _incoming_id(scope) or _new_id()
         scope.setdefault("state", {})["request_id"] = request_id.decode()
         status = 500
         size = 0
@@ -63,10 +64,33 @@ class RequestLog:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            status_class = _STATUS_CLASS.get(status // 100, "5xx")
-            REQUEST_SECONDS.labels(template, scope["method"], status_class).observe(elapsed)
+            _histogram(template, scope["method"], status).observe(elapsed)
             if log.isEnabledFor(logging.INFO):
                 _log_line(scope, request_id, status, size, elapsed, template)
+
+
+# Ids are a random per-process prefix and a counter: unique across workers and restarts
+# (64 random bits), and cheaper than drawing random bytes for every request.
+_PREFIX = secrets.token_hex(5)
+_COUNTER = itertools.count(1)
+
+
+def _new_id() -> bytes:
+    return f"{_PREFIX}{next(_COUNTER):06x}".encode()
+
+
+_HISTOGRAMS: dict[tuple[str, str, int], Any] = {}
+
+
+def _histogram(route: str, method: str, status: int) -> Any:
+    """The latency histogram of one (route, method, status class); `labels()` is slow, so
+    children are kept (their number is bounded by routes x methods x 5)."""
+    key = (route, method, status // 100)
+    child = _HISTOGRAMS.get(key)
+    if child is None:
+        status_class = _STATUS_CLASS.get(status // 100, "5xx")
+        child = _HISTOGRAMS[key] = REQUEST_SECONDS.labels(route, method, status_class)
+    return child
 
 
 def _incoming_id(scope: Scope) -> bytes | None:
@@ -89,8 +113,13 @@ def _log_line(scope: Scope, request_id: bytes, status: int, size: int, elapsed: 
         "bytes": size,
         "client": client[0] if client else None,
     }
-    log.info("%s %s %d %.1fms %dB id=%s", scope["method"], scope["path"], status,
-             elapsed * 1000, size, fields["request_id"], extra={"request": fields})
+    # makeRecord + handle: what log.info does, without walking the stack to find the caller.
+    record = log.makeRecord(
+        log.name, logging.INFO, __file__, 0, "%s %s %d %.1fms %dB id=%s",
+        (scope["method"], scope["path"], status, elapsed * 1000, size, fields["request_id"]),
+        None, extra={"request": fields},
+    )
+    log.handle(record)
 
 
 class JsonFormatter(logging.Formatter):
@@ -120,3 +149,5 @@ def configure_logging(log_format: str, level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # No format here shows thread or process names: not looking them up saves every line time.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
