@@ -46,6 +46,10 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 OUTCOMES = ("accepted", "duplicate", "rejected", "invalid")
 _PROXY_HEADERS = frozenset({"forwarded", "x-forwarded-for", "x-real-ip"})
 
+if os.environ.get(MULTIPROC_ENV):
+    # prometheus_client writes each process's values there from the first metric on.
+    os.makedirs(os.environ[MULTIPROC_ENV], exist_ok=True)
+
 EVENTS = Counter(
     "gigmetrics_events",
     "Events received, by outcome: accepted (stored and counted), duplicate (already stored), "

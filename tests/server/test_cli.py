@@ -181,3 +181,11 @@ def test_keys_expire_and_show_it(capsys: pytest.CaptureFixture[str]) -> None:
 def test_store_descriptions_hide_passwords() -> None:
     shown = describe_store("mongodb://app:s3cret@db1:27017,db2/gm?replicaSet=rs0")
     assert "s3cret" not in shown and "app:***@db1:27017,db2/gm" in shown
+
+
+def test_worker_processes_can_import_python_m_server() -> None:
+    # `serve --workers N` spawns processes that import the main module as __mp_main__:
+    # that import must not run the command again.
+    import runpy
+
+    runpy.run_module("server.__main__", run_name="__mp_main__")
