@@ -1,43 +1,61 @@
-"""MongoDB writes: exact counts without multi-document transactions, and crash recovery.
+"""MongoDB writes: one multi-document transaction per batch, so a batch counts all or nothing.
 
-1. raw events are inserted with `applied: false`; a duplicate `_id` (E11000) is a duplicate;
-2. each new event's impression (or page-view) change is one atomic upsert returning the
-   document BEFORE it, which tells exactly which transition this call won, whatever other
-   servers do at the same time (`mongo_pipelines.impression_update`);
-3. the merged rollup delta is one unordered `bulk_write` of `$inc` upserts;
-4. the events are marked `applied: true`.
+Inside the transaction (snapshot reads, the client's write concern on commit):
 
-A crash between 1 and 4 leaves `applied: false` events. `recover` re-applies their upserts,
-which are idempotent, then recomputes the rollup rows of the (gig, bucket) pairs they touch
-from `impressions` and `page_views` and replaces them. The recompute is exact as long as no
-other server is half-way through an ingest into the same gig's bucket in those milliseconds.
+1. read which of the batch's event ids are stored already: those are duplicates;
+2. insert the new events;
+3. read the stored state of the impressions and page loads they name, and let
+   `transitions.plan` (the same pure rules as the SQLite store) decide what they count;
+4. write the changed impressions, the new page loads, the rollup `$inc`s and changed gigs.
+
+Why this is exact with many servers, retries and crashes: every decision is made from a
+document the transaction also writes (an event id it inserts, an impression it replaces, a
+page load it inserts), so two transactions that decide from the same state collide on that
+write; the server aborts one with a `TransientTransactionError`, and it is run again from
+fresh state. A process killed mid-batch leaves an open transaction that the server aborts
+(mongod after `transactionLifetimeLimitSeconds`, 60 s by default): nothing half-written is
+ever visible, so there is nothing to recover. A commit whose outcome is unknown (write
+concern timeout, lost connection) is retried by the driver; if it stays unknown past the
+time limit the batch is not acknowledged, and the client's retry is deduped by step 1.
+
+Rollup `$inc`s commute; the one hot spot is many batches adding to one gig's bucket at once.
+A transaction retried after a conflict writes its rollups to another slot of the row
+(`mongo_pipelines.ROLLUP_SLOTS`), and readers add the slots up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import random
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pymongo import DeleteMany, ReplaceOne, ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo import InsertOne, ReplaceOne, UpdateOne
+from pymongo.errors import PyMongoError
+from pymongo.read_concern import ReadConcern
 
 from ..events import Event, EventType, Rejection
-from ..transitions import Delta, apply_page_view, apply_to_impression, impression_key, merge
+from ..transitions import ImpressionState, bucket_of, impression_key, page_view_key, plan
 from . import mongo_pipelines as mp
 from .base import IngestResult
 
-RECOVERY_GRACE_MS = 10_000
-RECOVERY_BATCH = 1_000
+Database = Any  # an AsyncDatabase
+Session = Any  # an AsyncClientSession
 
-Database = Any  # an AsyncDatabase, or a test double with the same call shapes
+SNAPSHOT = ReadConcern("snapshot")
 
 
 async def ingest(
-    db: Database, events: Sequence[Event], rejections: Sequence[Rejection]
+    client: Any,
+    db: Database,
+    events: Sequence[Event],
+    rejections: Sequence[Rejection],
+    timeout_s: float,
 ) -> IngestResult:
-    """Insert new events, apply their transitions atomically, then add the rollup delta."""
+    """Store and count a batch in one transaction, retried whole on conflicts until
+    `timeout_s` has passed."""
     if rejections:
         await db.rejections.insert_many(
             [
@@ -47,152 +65,124 @@ async def ingest(
         )
     if not events:
         return IngestResult(0, 0)
-    now = now_ms()
-    docs = [mp.event_document(e, received=now, applied=e.automated) for e in events]
-    duplicates = await insert_events(db, docs)
-    new = [e for i, e in enumerate(events) if i not in duplicates]
-    counted = [e for e in new if not e.automated]
-    if counted:
-        delta = await apply_transitions(db, counted)
-        await apply_rollups(db, delta)
-        await upsert_gigs(db, counted)
-        await mark_applied(db, (e.id for e in counted))
-    if duplicates:
-        await heal(db, [events[i].id for i in duplicates], now)
-    return IngestResult(len(new), len(duplicates))
+    received = now_ms()
+    deadline = time.monotonic() + timeout_s
+    async with client.start_session() as session:
+        for attempt in itertools.count():
+            if attempt:
+                await asyncio.sleep(random.random() * min(0.005 * 1.5**attempt, 0.5))
+            await session.start_transaction(read_concern=SNAPSHOT)
+            try:
+                slot = 0 if attempt == 0 else random.randrange(1, mp.ROLLUP_SLOTS)
+                result = await write_batch(db, session, events, received, slot)
+                await _commit(session, deadline)
+                return result
+            except PyMongoError as error:
+                # Abort now, each operation with its own time limit: a transaction left open
+                # on the server would block every retry of this batch until it expires.
+                if session.in_transaction:
+                    await session.abort_transaction()
+                transient = error.has_error_label("TransientTransactionError")
+                if not transient or time.monotonic() >= deadline:
+                    raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def recover(db: Database, grace_ms: int | None = None) -> int:
-    """Finish ingests stopped by a crash (events unapplied for `grace_ms`); how many."""
-    recovered = 0
-    cutoff = now_ms() - (RECOVERY_GRACE_MS if grace_ms is None else grace_ms)
+async def _commit(session: Session, deadline: float) -> None:
+    """Commit; an unknown outcome (lost connection, write-concern timeout) is retried until
+    the deadline, then raised: the batch is not acknowledged, and its retry is deduped."""
     while True:
-        cursor = db.events.find(mp.unapplied_events(cutoff)).sort([("received", 1), ("ts", 1)])
-        docs = await cursor.limit(RECOVERY_BATCH).to_list(None)
-        if not docs:
-            return recovered
-        events = [mp.event_of(doc) for doc in docs]
-        pairs: set[mp.BucketPair] = set()
-        for event in events:
-            after = await transition(db, event, ReturnDocument.AFTER)
-            pairs.add((event.gig, after["bucket"]))
-        await recompute(db, pairs)
-        await upsert_gigs(db, events)
-        await mark_applied(db, (e.id for e in events))
-        recovered += len(events)
-
-
-async def insert_events(db: Database, docs: list[dict[str, Any]]) -> set[int]:
-    """Insert all; the indexes of those whose id was already there (or earlier here)."""
-    try:
-        await db.events.insert_many(docs, ordered=False)
-    except BulkWriteError as error:
-        errors = error.details.get("writeErrors", [])
-        if any(e.get("code") != 11000 for e in errors):
-            raise
-        return {e["index"] for e in errors}
-    return set()
-
-
-async def apply_transitions(db: Database, events: list[Event]) -> Delta:
-    """Apply every event's transition; what they add to the rollups."""
-    # Events about one impression (or page load) go in order; different ones in parallel.
-    groups: dict[str, list[Event]] = {}
-    for event in events:
-        key = mp.page_view_id(event) if event.type is EventType.VIEW else impression_key(event)
-        groups.setdefault(key, []).append(event)
-    delta: Delta = {}
-    for more in await asyncio.gather(*(_apply_in_order(db, g) for g in groups.values())):
-        merge(delta, more)
-    return delta
-
-
-async def _apply_in_order(db: Database, events: list[Event]) -> Delta:
-    delta: Delta = {}
-    for event in events:
-        before = await transition(db, event, ReturnDocument.BEFORE)
-        if event.type is EventType.VIEW:
-            if before is None:
-                merge(delta, apply_page_view(event))
-        else:
-            merge(delta, apply_to_impression(mp.impression_state(before), event)[1])
-    return delta
-
-
-async def transition(db: Database, event: Event, returned: bool) -> Any:
-    """The idempotent, atomic upsert of an event's impression or page view."""
-    update: dict[str, Any] | list[dict[str, Any]]
-    if event.type is EventType.VIEW:
-        coll, key, update = "page_views", mp.page_view_id(event), mp.page_view_insert(event)
-    else:
-        coll, key, update = "impressions", impression_key(event), mp.impression_update(event)
-    for attempt in range(3):
         try:
-            return await db[coll].find_one_and_update(
-                {"_id": key}, update, upsert=True, return_document=returned
-            )
-        except DuplicateKeyError:  # two first upserts raced; the retry finds the winner
-            if attempt == 2:
+            await session.commit_transaction()
+            return
+        except PyMongoError as error:
+            unknown = error.has_error_label("UnknownTransactionCommitResult")
+            if not unknown or time.monotonic() >= deadline:
                 raise
-    return None  # pragma: no cover
+            await asyncio.sleep(0.05)
 
 
-async def apply_rollups(db: Database, delta: Delta) -> None:
-    """Add a delta to the rollups: one unordered bulk of `$inc` upserts."""
-    ops = [
-        UpdateOne({"_id": mp.rollup_id(key)}, mp.rollup_increment(key, counts), upsert=True)
-        for key, counts in delta.items()
-    ]
-    if ops:
-        await db.rollups.bulk_write(ops, ordered=False)
+async def write_batch(
+    db: Database, session: Session, events: Sequence[Event], received: int, slot: int
+) -> IngestResult:
+    """Steps 1-4 inside the caller's transaction."""
+    stored = await _ids(db.events, {e.id for e in events}, session)
+    new: list[Event] = []
+    for event in events:
+        if event.id not in stored:  # also catches the same id twice in this batch
+            stored.add(event.id)
+            new.append(event)
+    if new:
+        await db.events.insert_many(
+            [mp.event_document(e, received=received) for e in new], session=session
+        )
+        counted = [e for e in new if not e.automated]
+        if counted:
+            await _count(db, session, counted, slot)
+    return IngestResult(len(new), len(events) - len(new))
 
 
-async def upsert_gigs(db: Database, events: Iterable[Event]) -> None:
-    """Record the gigs seen and their latest sellers."""
-    updates = mp.gig_updates(events)
-    ops = [UpdateOne({"_id": gig}, stages, upsert=True) for gig, stages in updates]
-    if ops:
-        await db.gigs.bulk_write(ops, ordered=False)
-
-
-async def mark_applied(db: Database, ids: Iterable[str]) -> None:
-    """The last step: these events are fully counted."""
-    await db.events.update_many({"_id": {"$in": list(ids)}}, {"$set": {"applied": True}})
-
-
-async def heal(db: Database, duplicate_ids: list[str], now: int) -> None:
-    """A retry of an event stuck unapplied (its ingest crashed) finishes it now."""
-    stuck = {"_id": {"$in": duplicate_ids}, **mp.unapplied_events(now - RECOVERY_GRACE_MS)}
-    if await db.events.find_one(stuck, {"_id": 1}) is not None:
-        await recover(db)
-
-
-async def recompute(db: Database, pairs: set[mp.BucketPair]) -> None:
-    """Replace the rollup rows of these (gig, bucket) pairs by a count from scratch."""
-    if not pairs:
-        return
-    rows = mp.recomputed_rollups(
-        await aggregate(db, "impressions", mp.impression_counts(pairs)),
-        await aggregate(db, "impressions", mp.click_counts(pairs)),
-        await aggregate(db, "page_views", mp.view_counts(pairs)),
+async def _count(db: Database, session: Session, counted: list[Event], slot: int) -> None:
+    impressions = await _impressions(
+        db, {impression_key(e) for e in counted if e.type is not EventType.VIEW}, session
     )
-    ops: list[Any] = [
-        ReplaceOne({"_id": mp.rollup_id(key)}, mp.rollup_document(key, counts), upsert=True)
-        for key, counts in rows.items()
-    ]
-    for gig, bucket in sorted(pairs):
-        kept = [k.surface.value for k in rows if (k.gig, k.bucket) == (gig, bucket)]
-        ops.append(DeleteMany({"gig": gig, "bucket": bucket, "surface": {"$nin": kept}}))
-    await db.rollups.bulk_write(ops, ordered=False)
+    view_buckets: dict[str, int] = {}
+    for event in counted:
+        key = page_view_key(event) if event.type is EventType.VIEW else None
+        if key is not None:
+            view_buckets.setdefault(key, bucket_of(event.ts))
+    seen_views = await _ids(db.page_views, set(view_buckets), session)
+    known_views = set(seen_views)
+    gig_of = {impression_key(e): e.gig for e in counted if e.type is not EventType.VIEW}
+    stored_gigs = {
+        doc["_id"]: (doc.get("seller"), doc.get("seller_ts", 0))
+        async for doc in db.gigs.find({"_id": {"$in": sorted({e.gig for e in counted})}},
+                                      session=session)
+    }
+    changed, delta = plan(counted, impressions, seen_views)
+
+    # Writes, the hottest last: a conflict on a busy rollup row can only happen in the one
+    # round trip between that write and the commit.
+    if changed:
+        writes = [mp.impression_replacement(k, gig_of[k], s) for k, s in changed.items()]
+        await db.impressions.bulk_write(
+            [ReplaceOne(f, doc, upsert=True) for f, doc in writes], session=session
+        )
+    if seen_views - known_views:
+        await db.page_views.bulk_write(
+            [InsertOne(mp.page_view_document(k, view_buckets[k]))
+             for k in sorted(seen_views - known_views)],
+            session=session,
+        )
+    gig_writes = mp.gig_changes(stored_gigs, counted)
+    if gig_writes:
+        await db.gigs.bulk_write(
+            [UpdateOne(f, update, upsert=True) for f, update in gig_writes], session=session
+        )
+    if delta:
+        await db.rollups.bulk_write(
+            [UpdateOne(*mp.rollup_increment(k, c, slot), upsert=True) for k, c in delta.items()],
+            session=session,
+        )
 
 
-async def aggregate(db: Database, collection: str, pipeline: list[dict[str, Any]]) -> list[Any]:
-    """Run a pipeline; all its documents."""
-    cursor = await db[collection].aggregate(pipeline)
-    docs: list[Any] = await cursor.to_list(None)
-    return docs
+async def _ids(collection: Any, ids: Iterable[str], session: Session) -> set[str]:
+    wanted = sorted(ids)
+    if not wanted:
+        return set()
+    cursor = collection.find({"_id": {"$in": wanted}}, {"_id": 1}, session=session)
+    return {doc["_id"] async for doc in cursor}
+
+
+async def _impressions(
+    db: Database, keys: set[str], session: Session
+) -> dict[str, ImpressionState]:
+    if not keys:
+        return {}
+    cursor = db.impressions.find({"_id": {"$in": sorted(keys)}}, session=session)
+    return {doc["_id"]: mp.impression_state(doc) async for doc in cursor}
 
 
 def now_ms() -> int:
     """The server clock in epoch milliseconds."""
-    return int(time.time() * 1000)
+    return time.time_ns() // 1_000_000

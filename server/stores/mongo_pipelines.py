@@ -1,8 +1,9 @@
-"""Pure MongoDB builders: documents, update pipelines and aggregations; no driver imported.
+"""Pure MongoDB builders: documents, write filters and aggregations; no driver imported.
 
-`mongo.py` only runs what is built here (Ackee style), so every query shape is tested
-without a database. Only stages mongomock also runs are used ($match $group $project $sort
-$facet $unwind $count, and $set in update pipelines).
+`mongo.py` and `mongo_ingest.py` only run what is built here (Ackee style), so every shape is
+tested without a database. Every single-document write's filter carries its collection's
+whole shard key (`SHARD_KEYS`), as a sharded cluster requires of upserts and replacements;
+`tests/stores/test_mongo_pipelines.py` checks each builder against it.
 """
 
 from __future__ import annotations
@@ -10,53 +11,53 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..events import Event, EventType, Surface
+from ..events import Event, Surface
 from ..metrics import RollupRow
-from ..transitions import (
-    Counts,
-    ImpressionState,
-    RollupKey,
-    bucket_of,
-    latest_sellers,
-    page_view_key,
-)
+from ..transitions import Counts, ImpressionState, RollupKey, latest_sellers
 
 Document = dict[str, Any]
 Pipeline = list[Document]
-BucketPair = tuple[str, int]
+Write = tuple[Document, Document]  # (filter, update or replacement)
 
 ROLLUP_FIELDS = ("served", "viewable", "clicks", "views", "position_sum", "position_count")
 _EVENT_FIELDS = ("gig", "ts", "seller", "imp", "pv", "context", "position")
 
+# The README's shard plan. Rollups are read a gig's range at a time; the rest is written
+# evenly by hashed id. `api_keys` and the capped `rejections` stay unsharded (small, or
+# capped collections cannot be sharded).
+SHARD_KEYS: dict[str, tuple[str, ...]] = {
+    "events": ("_id",),
+    "impressions": ("_id",),
+    "page_views": ("_id",),
+    "rollups": ("gig", "bucket"),
+    "gigs": ("_id",),
+}
 
-def rollup_id(key: RollupKey) -> str:
-    """The deterministic `_id` of a rollup document (`|` is in no gig id)."""
-    return f"{key.gig}|{key.bucket}|{key.surface.value}"
+# A rollup row may be split over this many documents ("slots") that readers add up: a batch
+# whose transaction lost a write conflict on a hot row retries on another slot, so concurrent
+# ingests into one gig's bucket stop colliding on one document.
+ROLLUP_SLOTS = 8
 
 
-def rollup_increment(key: RollupKey, counts: Counts) -> Document:
-    """Update adding `counts` to a rollup document, creating it when missing."""
+def rollup_id(key: RollupKey, slot: int = 0) -> str:
+    """The deterministic `_id` of one slot of a rollup row (`|` is in no gig id)."""
+    base = f"{key.gig}|{key.bucket}|{key.surface.value}"
+    return base if slot == 0 else f"{base}|{slot}"
+
+
+def rollup_increment(key: RollupKey, counts: Counts, slot: int = 0) -> Write:
+    """Upsert adding `counts` to one slot of a rollup row. Never an empty `$inc`."""
     inc = {name: getattr(counts, name) for name in ROLLUP_FIELDS if getattr(counts, name)}
-    return {
-        "$inc": inc,
-        "$setOnInsert": {"gig": key.gig, "bucket": key.bucket, "surface": key.surface.value},
-    }
-
-
-def rollup_document(key: RollupKey, counts: Counts) -> Document:
-    """A whole rollup document (for replacing a recomputed row)."""
-    doc: Document = {
-        "_id": rollup_id(key),
-        "gig": key.gig,
-        "bucket": key.bucket,
-        "surface": key.surface.value,
-    }
-    doc.update({name: getattr(counts, name) for name in ROLLUP_FIELDS})
-    return doc
+    if not inc:
+        raise ValueError(f"nothing to add to rollup {rollup_id(key)}: skip zero deltas")
+    return (
+        {"_id": rollup_id(key, slot), "gig": key.gig, "bucket": key.bucket},
+        {"$inc": inc, "$setOnInsert": {"surface": key.surface.value, "slot": slot}},
+    )
 
 
 def rollup_row(doc: Mapping[str, Any]) -> RollupRow:
-    """A stored rollup document as a `RollupRow`."""
+    """A stored rollup document (or a group of them) as a `RollupRow`."""
     return RollupRow(
         doc["gig"],
         doc["bucket"],
@@ -70,23 +71,38 @@ def rollups_filter(gigs: Iterable[str], start: int, end: int) -> Document:
     return {"gig": {"$in": sorted(set(gigs))}, "bucket": {"$gte": start, "$lt": end}}
 
 
-def surface_totals(gigs: Iterable[str], start: int, end: int) -> Pipeline:
-    """Rollups summed per (gig, surface) over a window."""
-    sums = {name: {"$sum": f"${name}"} for name in ROLLUP_FIELDS}
+def _sums() -> Document:
+    return {name: {"$sum": f"${name}"} for name in ROLLUP_FIELDS}
+
+
+def rollup_rows(gigs: Iterable[str], start: int, end: int) -> Pipeline:
+    """Rollup rows of a window with their slots added up: one result per (gig, bucket, surface)."""
     return [
         {"$match": rollups_filter(gigs, start, end)},
-        {"$group": {"_id": {"gig": "$gig", "surface": "$surface"}, **sums}},
+        {"$group": {"_id": {"gig": "$gig", "bucket": "$bucket", "surface": "$surface"},
+                    **_sums()}},
+    ]
+
+
+def surface_totals(gigs: Iterable[str], start: int, end: int) -> Pipeline:
+    """Rollups summed per (gig, surface) over a window."""
+    return [
+        {"$match": rollups_filter(gigs, start, end)},
+        {"$group": {"_id": {"gig": "$gig", "surface": "$surface"}, **_sums()}},
         {"$sort": {"_id.gig": 1, "_id.surface": 1}},
     ]
 
 
-def surface_total_row(doc: Mapping[str, Any], start: int) -> RollupRow:
-    """One `surface_totals` result as a row whose bucket is the window's start."""
-    return rollup_row({**doc, **doc["_id"], "bucket": start})
+def grouped_row(doc: Mapping[str, Any], bucket: int | None = None) -> RollupRow:
+    """One grouped result as a row (its bucket is `bucket` when the group had none)."""
+    fields = {**doc, **doc["_id"]}
+    if bucket is not None:
+        fields["bucket"] = bucket
+    return rollup_row(fields)
 
 
-def event_document(event: Event, *, received: int, applied: bool) -> Document:
-    """The raw event as stored; `applied` turns true once its counts are in the rollups."""
+def event_document(event: Event, *, received: int) -> Document:
+    """The raw event as stored (kept for inspection and purged with retention)."""
     doc: Document = {"_id": event.id, "type": event.type.value}
     for name in _EVENT_FIELDS:
         value = getattr(event, name)
@@ -94,66 +110,27 @@ def event_document(event: Event, *, received: int, applied: bool) -> Document:
             doc[name] = value
     if event.surface is not None:
         doc["surface"] = event.surface.value
-    doc.update(automated=event.automated, applied=applied, received=received)
+    doc.update(automated=event.automated, received=received)
     return doc
 
 
-def event_of(doc: Mapping[str, Any]) -> Event:
-    """A stored raw event back as an `Event`."""
-    surface = doc.get("surface")
-    return Event(
-        id=doc["_id"],
-        type=EventType(doc["type"]),
-        gig=doc["gig"],
-        ts=doc["ts"],
-        seller=doc.get("seller"),
-        imp=doc.get("imp"),
-        pv=doc.get("pv"),
-        surface=None if surface is None else Surface(surface),
-        context=doc.get("context"),
-        position=doc.get("position"),
-        automated=bool(doc.get("automated", False)),
-    )
-
-
-def unapplied_events(received_before: int) -> Document:
-    """Counted events whose ingest stopped before they reached the rollups."""
-    return {"applied": False, "automated": False, "received": {"$lte": received_before}}
-
-
-def impression_update(event: Event) -> Pipeline:
-    """Update pipeline applying `event` to its impression atomically; first value wins.
-
-    Run with upsert and `ReturnDocument.BEFORE`: the document before this call tells exactly
-    which transitions this call made, even with other servers updating the same impression.
-    The one value that may change later is a surface no event had named yet (`other` until
-    then; see `transitions`).
-    """
-    surface = (event.surface or Surface.OTHER).value
-    viewable = event.type in (EventType.VIEWABLE, EventType.CLICK)
-    clicked = event.type is EventType.CLICK
-    named = event.surface is not None
-    unknown_yet = {"$eq": [{"$ifNull": ["$surface_known", True]}, False]}
-    first = {
-        "gig": _first("gig", event.gig),
-        "bucket": _first("bucket", bucket_of(event.ts)),
-        "surface": (
-            {"$cond": [unknown_yet, {"$literal": surface}, _first("surface", surface)]}
-            if named
-            else _first("surface", surface)
-        ),
-        "surface_known": {"$or": [{"$ifNull": ["$surface_known", False]}, {"$literal": named}]},
-        "position": _first("position", event.position),
-        "viewable": {"$or": [{"$ifNull": ["$viewable", False]}, {"$literal": viewable}]},
-        "clicked": {"$or": [{"$ifNull": ["$clicked", False]}, {"$literal": clicked}]},
+def impression_replacement(key: str, gig: str, state: ImpressionState) -> Write:
+    """Upserting replacement of one impression's state (decided by `transitions.plan`)."""
+    doc: Document = {
+        "_id": key,
+        "gig": gig,
+        "bucket": state.bucket,
+        "surface": state.surface.value,
+        "viewable": state.viewable,
+        "clicked": state.clicked,
+        "position": state.position,
+        "surface_known": state.surface_known,
     }
-    return [{"$set": first}]
+    return {"_id": key}, doc
 
 
-def impression_state(doc: Mapping[str, Any] | None) -> ImpressionState | None:
-    """A stored impression document as an `ImpressionState` (None for no document)."""
-    if doc is None:
-        return None
+def impression_state(doc: Mapping[str, Any]) -> ImpressionState:
+    """A stored impression document as an `ImpressionState`."""
     return ImpressionState(
         bucket=doc["bucket"],
         surface=Surface(doc["surface"]),
@@ -164,102 +141,27 @@ def impression_state(doc: Mapping[str, Any] | None) -> ImpressionState | None:
     )
 
 
-def page_view_id(event: Event) -> str:
-    """The page-view document of a `view`: its page load, or the event itself without `pv`."""
-    key = page_view_key(event)
-    return key if key is not None else f"!{event.id}\x1f{event.gig}"  # "!" is in no pv
+def page_view_document(key: str, bucket: int) -> Document:
+    """A counted page load: its existence is what dedupes later `view`s of it."""
+    return {"_id": key, "bucket": bucket}
 
 
-def page_view_insert(event: Event) -> Document:
-    """Upsert update recording where a first-seen view is counted (first writer wins)."""
-    surface = (event.surface or Surface.OTHER).value
-    return {"$setOnInsert": {"gig": event.gig, "bucket": bucket_of(event.ts), "surface": surface}}
+def gig_changes(
+    stored: Mapping[str, tuple[str | None, int]], events: Iterable[Event]
+) -> list[Write]:
+    """Upserts for gigs that are new or whose seller changes; nothing for the rest.
 
-
-def gig_updates(events: Iterable[Event]) -> list[tuple[str, Pipeline]]:
-    """One update per gig seen: its seller changes only to a newer event's other seller.
-
-    The same rule as the SQLite store: a gig's row records the seller and when it was named.
+    The rule both stores keep: a gig's seller changes only to another seller named by an
+    event at least as new as the one that named the stored seller.
     """
-    updates = []
+    writes: list[Write] = []
     for gig, (seller, when) in latest_sellers(events).items():
-        if seller is None:
-            stage = {"seller_ts": {"$ifNull": ["$seller_ts", when]}}
-        else:
-            unknown = {"$eq": [{"$ifNull": ["$seller", None]}, None]}
-            other_and_newer = {
-                "$and": [{"$ne": ["$seller", seller]}, {"$gte": [when, "$seller_ts"]}]
-            }
-            change = {"$or": [unknown, other_and_newer]}
-            stage = {
-                "seller": {"$cond": [change, {"$literal": seller}, "$seller"]},
-                "seller_ts": {"$cond": [change, when, "$seller_ts"]},
-            }
-        updates.append((gig, [{"$set": stage}]))
-    return updates
+        if gig in stored:
+            old_seller, old_when = stored[gig]
+            if seller is None or seller == old_seller:
+                continue
+            if old_seller is not None and when < old_when:
+                continue
+        writes.append(({"_id": gig}, {"$set": {"seller": seller, "seller_ts": when}}))
+    return writes
 
-
-def match_buckets(pairs: Iterable[BucketPair]) -> Document:
-    """Documents of any of these (gig, bucket) pairs."""
-    return {"$or": [{"gig": gig, "bucket": bucket} for gig, bucket in sorted(set(pairs))]}
-
-
-def impression_counts(pairs: Iterable[BucketPair]) -> Pipeline:
-    """Served, viewable and position counters per (gig, bucket, surface) from impressions."""
-    has_position = {"$ne": [{"$ifNull": ["$position", None]}, None]}
-    return [
-        {"$match": match_buckets(pairs)},
-        {
-            "$group": {
-                "_id": {"gig": "$gig", "bucket": "$bucket", "surface": "$surface"},
-                "served": {"$sum": 1},
-                "viewable": {"$sum": {"$cond": [{"$eq": ["$viewable", True]}, 1, 0]}},
-                "position_sum": {"$sum": {"$ifNull": ["$position", 0]}},
-                "position_count": {"$sum": {"$cond": [has_position, 1, 0]}},
-            }
-        },
-    ]
-
-
-def click_counts(pairs: Iterable[BucketPair]) -> Pipeline:
-    """Clicks per (gig, bucket, surface) from impressions: a click is filed under the surface
-    its tile was shown on (`transitions`)."""
-    return [
-        {"$match": {**match_buckets(pairs), "clicked": True}},
-        {
-            "$group": {
-                "_id": {"gig": "$gig", "bucket": "$bucket", "surface": "$surface"},
-                "clicks": {"$sum": 1},
-            }
-        },
-    ]
-
-
-def view_counts(pairs: Iterable[BucketPair]) -> Pipeline:
-    """Views per (gig, bucket, surface) from page views."""
-    return [
-        {"$match": match_buckets(pairs)},
-        {
-            "$group": {
-                "_id": {"gig": "$gig", "bucket": "$bucket", "surface": "$surface"},
-                "views": {"$sum": 1},
-            }
-        },
-    ]
-
-
-def recomputed_rollups(*results: Iterable[Mapping[str, Any]]) -> dict[RollupKey, Counts]:
-    """Merge the groups of `impression_counts`, `click_counts` and `view_counts` into rows."""
-    rows: dict[RollupKey, Counts] = {}
-    for result in results:
-        for doc in result:
-            group = doc["_id"]
-            key = RollupKey(group["gig"], group["bucket"], Surface(group["surface"]))
-            counts = rows.setdefault(key, Counts())
-            for name in ROLLUP_FIELDS:
-                setattr(counts, name, getattr(counts, name) + int(doc.get(name, 0)))
-    return rows
-
-
-def _first(name: str, value: Any) -> Document:
-    return {"$ifNull": [f"${name}", {"$literal": value}]}

@@ -1,4 +1,4 @@
-"""Fixtures: a real app (collector + GraphQL API) on a fresh SQLite file per test."""
+"""Fixtures: a real app (collector + GraphQL API) on a fresh database of each store kind."""
 
 from __future__ import annotations
 
@@ -17,13 +17,21 @@ from .api_harness import ADMIN_KEY, Api, ApiFactory, Events, TestClient
 
 
 @pytest.fixture
-def make_api(tmp_path: Path) -> Iterator[ApiFactory]:
-    """Start an app with settings overrides (and optionally a wrapped store)."""
+def make_api(database_url: str, wire_server: Any, tmp_path: Path) -> Iterator[ApiFactory]:
+    """Start an app with settings overrides (and optionally a wrapped store); every app of a
+    test after the first gets a database of its own."""
     stack: list[TestClient] = []
+
+    def url(n: int) -> str:
+        if n == 0:
+            return database_url
+        if database_url.startswith("sqlite:"):
+            return f"sqlite:///{tmp_path}/t{n}.db"
+        return database_url.replace("/gm_test_", f"/gm_test_{n}_", 1)
 
     def start(*, wrap: Callable[[Store], Any] | None = None, **overrides: Any) -> Api:
         settings = Settings(
-            database_url=f"sqlite:///{tmp_path}/t{len(stack)}.db",
+            database_url=url(len(stack)),
             admin_key=ADMIN_KEY,
             demo=False,
             **overrides,
@@ -39,6 +47,9 @@ def make_api(tmp_path: Path) -> Iterator[ApiFactory]:
     yield start
     for client in reversed(stack):
         client.__exit__(None, None, None)
+    for n in range(1, len(stack)):
+        if not database_url.startswith("sqlite:"):
+            wire_server.admin.drop_database(url(n).rsplit("/", 1)[1].partition("?")[0])
 
 
 @pytest.fixture

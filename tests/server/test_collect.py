@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -33,20 +31,21 @@ def served(n: int, gig: str = "g-1", *, ts: int | None = None) -> dict[str, obje
             "ts": ts if ts is not None else now_ms() - 1000}
 
 
-def make_client(tmp_path: Path, **settings: object) -> TestClient:
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/c.db", **settings))  # type: ignore[arg-type]
+def make_client(database_url: str, **settings: object) -> TestClient:
+    app = create_app(Settings(database_url=database_url, **settings))  # type: ignore[arg-type]
     return TestClient(app, headers={"user-agent": BROWSER_UA})
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with make_client(tmp_path) as c:
+def client(database_url: str) -> Iterator[TestClient]:
+    """The app on a fresh database of each store kind."""
+    with make_client(database_url) as c:
         yield c
 
 
 def stored_served(client: TestClient, gig: str = "g-1") -> int:
     store = client.app.state.store  # type: ignore[attr-defined]
-    rows = asyncio.run(store.rollups([gig], 0, now_ms() + 1))
+    rows = client.portal.call(store.rollups, [gig], 0, now_ms() + 1)  # type: ignore[union-attr]
     return sum(row.counts.served for row in rows)
 
 
@@ -78,7 +77,7 @@ def test_one_bad_event_never_spoils_its_batch(client: TestClient) -> None:
     assert [r["index"] for r in body["rejected"]] == [1, 3]
     assert "position" in body["rejected"][0]["reason"]
     assert stored_served(client) == 2
-    kept = asyncio.run(client.app.state.store.rejections(10))  # type: ignore[attr-defined]
+    kept = client.portal.call(client.app.state.store.rejections, 10)  # type: ignore[attr-defined,union-attr]
     assert {k.index for k in kept} == {1, 3}
     assert all(k.reason for k in kept)
 
@@ -172,7 +171,9 @@ def test_client_clock_skew_is_corrected_with_sent_at(client: TestClient) -> None
     assert response.json()["accepted"] == 1  # type: ignore[attr-defined]
     store = client.app.state.store  # type: ignore[attr-defined]
     # Stored at receive time - 5 s, not an hour ahead: it is in the current bucket.
-    rows = asyncio.run(store.rollups(["g-1"], bucket_of(now_ms() - 6000), now_ms() + 1))
+    rows = client.portal.call(  # type: ignore[union-attr]
+        store.rollups, ["g-1"], bucket_of(now_ms() - 6000), now_ms() + 1
+    )
     assert sum(r.counts.served for r in rows) == 1
 
 
@@ -198,8 +199,8 @@ def test_automated_flag_from_the_snippet_is_kept_but_not_counted(client: TestCli
     assert stored_served(client) == 0
 
 
-def test_cors_allows_configured_origin_and_never_cookies(tmp_path: Path) -> None:
-    with make_client(tmp_path, allowed_origins=("https://shop.example",)) as client:
+def test_cors_allows_configured_origin_and_never_cookies(database_url: str) -> None:
+    with make_client(database_url, allowed_origins=("https://shop.example",)) as client:
         ok = client.post("/collect", content=json.dumps({"events": [served(0)]}),
                          headers={"origin": "https://shop.example", "content-type": "text/plain"})
         assert ok.status_code == 200

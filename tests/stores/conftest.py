@@ -1,13 +1,11 @@
-"""One `store` fixture over every store: SQLite, mongomock (always) and a real MongoDB.
+"""One `store` fixture over every store: SQLite and MongoDB on a real wire server.
 
-The real server runs only when GIGMETRICS_TEST_MONGODB_URL is set (e.g.
-mongodb://localhost:27017); each test gets its own database, dropped afterwards.
+The MongoDB leg runs on the session's wire server (`tests/conftest.py`: SecantusDB, or the
+mongod named by GIGMETRICS_TEST_MONGODB_URL); each test gets its own database.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -15,29 +13,15 @@ import pytest
 
 from server.stores import MongoStore, SQLiteStore, Store
 
-from .mongo_fake import fake_mongo_factory
-
-MONGODB_URL = os.environ.get("GIGMETRICS_TEST_MONGODB_URL", "").strip()
-STORES = ["sqlite", "mongomock", "mongodb"]
+from ..conftest import STORE_KINDS
 
 
-# -- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=STORES)
+@pytest.fixture(params=STORE_KINDS)
 def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Store]:
     """Makes unopened stores that share one database (to test reopening and concurrency)."""
-    kind = request.param
-    if kind == "sqlite":
+    if request.param == "sqlite":
         return lambda: SQLiteStore(tmp_path / "gigmetrics.db")
-    if kind == "mongomock":
-        factory = fake_mongo_factory()
-        return lambda: MongoStore("mongodb://fake/gigmetrics", client_factory=factory)
-    if not MONGODB_URL:
-        pytest.skip("set GIGMETRICS_TEST_MONGODB_URL=mongodb://host:port to test real MongoDB")
-    name = f"gigmetrics_test_{uuid.uuid4().hex[:12]}"
-    url = _with_database(MONGODB_URL, name)
-    request.addfinalizer(lambda: _drop_database(url, name))
+    url: str = request.getfixturevalue("mongo_database_url")
     return lambda: MongoStore(url)
 
 
@@ -50,17 +34,3 @@ async def store(store_factory: Callable[[], Store]) -> AsyncIterator[Store]:
         yield opened
     finally:
         await opened.close()
-
-
-def _with_database(url: str, name: str) -> str:
-    scheme, rest = url.split("://", 1)
-    hosts, _, tail = rest.partition("/")
-    query = tail.partition("?")[2]
-    return f"{scheme}://{hosts}/{name}" + (f"?{query}" if query else "")
-
-
-def _drop_database(url: str, name: str) -> None:
-    from pymongo import MongoClient
-
-    with MongoClient(url, serverSelectionTimeoutMS=5_000) as client:
-        client.drop_database(name)

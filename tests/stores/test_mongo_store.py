@@ -1,35 +1,28 @@
-"""MongoStore beyond the contract: a crash at any step of an ingest is finished by recovery."""
+"""MongoStore beyond the contract, on a real MongoDB-wire server: a batch is all or nothing
+under injected failures (fail points), stalled ingests and retries through other servers
+count once, many servers on one hot row stay exact, and every write carries its shard key."""
 
 from __future__ import annotations
 
+import asyncio
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient, monitoring
 
+from server.errors import StoreUnavailable
 from server.events import Event, Surface
-from server.stores import IngestResult, MongoStore, Store, mongo_ingest
+from server.stores import IngestResult, MongoStore
+from server.stores import mongo_pipelines as mp
 
+from ..conftest import WireServer
 from .store_events import T0, click, rows, served, view, viewable
 from .store_streams import GIGS, random_stream, reference_count
 
-pytestmark = pytest.mark.parametrize("store_factory", ["mongomock", "mongodb"], indirect=True)
-
-
-class Crash(Exception):
-    """Stands for the process dying at this point."""
-
-
-@pytest.fixture
-async def mongo(store_factory: Callable[[], Store]) -> AsyncIterator[MongoStore]:
-    store = store_factory()
-    assert isinstance(store, MongoStore)
-    await store.open()
-    try:
-        yield store
-    finally:
-        await store.close()
+# An app name per role, so a fail point hits one "server" and not the others.
+FLAKY = "gm-flaky"
 
 
 def batch() -> list[Event]:
@@ -54,104 +47,233 @@ EXPECTED = {
 }
 
 
-def crash_at(monkeypatch: pytest.MonkeyPatch, step: str, after_calls: int = 0) -> None:
-    """Make `mongo_ingest.<step>` die after `after_calls` successful calls."""
-    real = getattr(mongo_ingest, step)
-    calls = 0
+@pytest.fixture
+def fail_points(wire_server: WireServer) -> Iterator[WireServer]:
+    """The wire server, with its fail point switched off again after the test."""
+    yield wire_server
+    wire_server.fail_point("off")
 
-    async def dying(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        if calls >= after_calls:
-            raise Crash(step)
-        calls += 1
-        return await real(*args, **kwargs)
 
-    monkeypatch.setattr(mongo_ingest, step, dying)
+@pytest.fixture
+async def open_stores(mongo_database_url: str) -> AsyncIterator[Any]:
+    """Opens stores on the test's database, as separate "servers" with their own app names."""
+    opened: list[MongoStore] = []
+
+    async def open_one(app: str = "gm-test", **options: str) -> MongoStore:
+        extra = "".join(f"&{k}={v}" for k, v in {"appName": app, **options}.items())
+        store = MongoStore(mongo_database_url + extra)
+        await store.open()
+        opened.append(store)
+        return store
+
+    yield open_one
+    for store in opened:
+        await store.close()
+
+
+async def raw_count(store: MongoStore, collection: str) -> int:
+    count: int = await store._live()[collection].count_documents({})
+    return count
 
 
 @pytest.mark.parametrize(
-    ("step", "after_calls"),
+    ("command", "failure"),
     [
-        ("apply_transitions", 0),
-        ("transition", 4),
-        ("apply_rollups", 0),
-        ("upsert_gigs", 0),
-        ("mark_applied", 0),
+        ("insert", {"errorCode": 2}),
+        ("insert", {"closeConnection": True}),
+        ("update", {"errorCode": 2}),
+        ("update", {"closeConnection": True}),
+        ("find", {"errorCode": 2}),
+        ("find", {"closeConnection": True}),
+        ("commitTransaction", {"errorCode": 2}),
+        ("commitTransaction", {"closeConnection": True}),
+        ("commitTransaction", {"writeConcernError": {"code": 64, "errmsg": "wtimeout"}}),
+        ("update", {"errorCode": 112, "errorLabels": ["TransientTransactionError"]}),
     ],
 )
-async def test_crash_at_any_step_is_recovered_exactly(
-    mongo: MongoStore, monkeypatch: pytest.MonkeyPatch, step: str, after_calls: int
+async def test_a_failure_mid_batch_leaves_all_or_nothing_and_the_retry_counts_once(
+    fail_points: WireServer, open_stores: Any, command: str, failure: dict[str, Any]
 ) -> None:
+    store = await open_stores(FLAKY)
     events = batch()
-    crash_at(monkeypatch, step, after_calls)
-    with pytest.raises(Crash):
-        await mongo.ingest(events)
-    monkeypatch.undo()
-    assert await mongo.recover(grace_ms=60_000) == 0  # too young: maybe still in flight
-    assert await mongo.recover(grace_ms=0) == len(events)
-    assert await rows(mongo) == EXPECTED
-    assert await mongo.recover(grace_ms=0) == 0
-    assert await mongo.ingest(events) == IngestResult(0, len(events))
-    assert await rows(mongo) == EXPECTED
-
-
-async def test_retry_of_a_crashed_batch_finishes_it(
-    mongo: MongoStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    events = batch()
-    crash_at(monkeypatch, "apply_rollups")
-    with pytest.raises(Crash):
-        await mongo.ingest(events)
-    monkeypatch.undo()
-    monkeypatch.setattr(mongo_ingest, "RECOVERY_GRACE_MS", 0)
-    assert await mongo.ingest(events) == IngestResult(0, len(events))
-    assert await rows(mongo) == EXPECTED
-
-
-async def test_open_recovers_a_crashed_ingest(
-    store_factory: Callable[[], Store], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    first = store_factory()
-    assert isinstance(first, MongoStore)
-    await first.open()
-    crash_at(monkeypatch, "apply_transitions")
-    with pytest.raises(Crash):
-        await first.ingest(batch())
-    await first.close()
-    monkeypatch.undo()
-    monkeypatch.setattr(mongo_ingest, "RECOVERY_GRACE_MS", 0)
-    again = store_factory()
-    await again.open()
+    fail_points.fail_point({"times": 1}, failCommands=[command], appName=FLAKY, **failure)
     try:
-        assert await rows(again) == EXPECTED
-    finally:
-        await again.close()
+        first: IngestResult | None = await store.ingest(events)
+    except StoreUnavailable:
+        first = None
+    fail_points.fail_point("off")
+    after_failure = await rows(store)
+    stored = await raw_count(store, "events")
+    # All or nothing: never a part of the batch.
+    assert (after_failure, stored) in (({}, 0), (EXPECTED, len(events)))
+    if first is not None:  # the driver's own retry made it: it was counted once
+        assert first == IngestResult(len(events), 0)
+        assert after_failure == EXPECTED
+    retry = await store.ingest(events)  # the client retries, unsure what happened
+    assert retry.accepted + retry.duplicates == len(events)
+    assert await rows(store) == EXPECTED
+    assert await raw_count(store, "events") == len(events)
 
 
-async def test_recovery_keeps_counts_other_ingests_made_meanwhile(
-    mongo: MongoStore, monkeypatch: pytest.MonkeyPatch
+async def test_a_persistent_write_concern_error_is_not_an_acknowledgement(
+    fail_points: WireServer, open_stores: Any
 ) -> None:
-    crash_at(monkeypatch, "apply_rollups")
-    with pytest.raises(Crash):
-        await mongo.ingest([served("i-1"), click("i-1")])
-    monkeypatch.undo()
-    await mongo.ingest([served("i-2"), viewable("i-1"), served("i-3", surface=Surface.HOMEPAGE)])
-    assert await mongo.recover(grace_ms=0) == 2
-    assert await rows(mongo) == {
-        ("g-1", T0, Surface.SEARCH): (2, 1, 1, 0, 0, 0),
-        ("g-1", T0, Surface.HOMEPAGE): (1, 0, 0, 0, 0, 0),
+    store = await open_stores(FLAKY, timeoutMS="1500")
+    fail_points.fail_point(
+        "alwaysOn", failCommands=["commitTransaction"], appName=FLAKY,
+        writeConcernError={"code": 64, "errmsg": "waiting for replication timed out"},
+    )
+    with pytest.raises(StoreUnavailable, match="store this batch"):
+        await store.ingest(batch())
+    fail_points.fail_point("off")
+    retry = await store.ingest(batch()[:1])  # a fresh id: the store takes writes again
+    assert retry == IngestResult(1, 0)
+
+
+async def test_a_stalled_ingest_and_a_late_retry_through_another_server_count_once(
+    fail_points: WireServer, open_stores: Any
+) -> None:
+    """Issue 6, race 1: an ingest stalls mid-batch (between its impression writes and its
+    rollup increments), the client gives up and retries through another server more than
+    10 s later, then the stalled write lands. Counted once, not twice."""
+    stalled = await open_stores(FLAKY, timeoutMS="30000")
+    other = await open_stores("gm-other")
+    events = batch()
+    fail_points.fail_point(
+        {"times": 1}, failCommands=["update"], appName=FLAKY,
+        blockConnection=True, blockTimeMS=11_000,
+    )
+    first = asyncio.create_task(stalled.ingest(events))
+    await asyncio.sleep(10.5)
+    outcomes: list[IngestResult | str] = []
+    for _ in range(20):  # the client retries until a server acknowledges
+        try:
+            outcomes.append(await other.ingest(events))
+            break
+        except StoreUnavailable:
+            outcomes.append("503")
+            await asyncio.sleep(0.5)
+    results = [await first, *[o for o in outcomes if isinstance(o, IngestResult)]]
+    assert sum(r.accepted for r in results) == len(events)
+    assert await rows(stalled) == EXPECTED
+
+
+async def test_many_servers_ingesting_into_one_hot_row_stay_exact(open_stores: Any) -> None:
+    """Issue 6, race 2 generalised: concurrent batches from several servers into the same
+    gig, bucket and surface (transactions collide there and retry on other rollup slots),
+    with every batch also retried through another server."""
+    servers = [await open_stores(f"gm-{n}") for n in range(3)]
+    stream = [served(f"i-{n}", position=1 + n % 5) for n in range(120)]
+    stream += [viewable(f"i-{n}") for n in range(0, 120, 2)]
+    stream += [click(f"i-{n}") for n in range(0, 120, 4)]
+    random.Random(6).shuffle(stream)
+    batches = [stream[i : i + 6] for i in range(0, len(stream), 6)]
+
+    await asyncio.gather(*(post(servers, i, b) for i, b in enumerate(batches)))
+    await asyncio.gather(*(post(servers, i + 1, b) for i, b in enumerate(batches)))  # retries
+    assert await rows(servers[0]) == {
+        ("g-1", T0, Surface.SEARCH): (120, 60, 30, 0, sum(1 + n % 5 for n in range(120)), 120)
     }
 
 
-@pytest.mark.parametrize("seed", range(3))
-async def test_recomputed_rollups_equal_incremental_ones(mongo: MongoStore, seed: int) -> None:
-    """Recovery's count from scratch agrees with the live count on any stream."""
-    stream = random_stream(random.Random(seed), 60) + batch()
-    for start in range(0, len(stream), 7):
-        await mongo.ingest(stream[start : start + 7])
-    live = await rows(mongo, GIGS)
-    assert live == {k: tuple(v) for k, v in reference_count(stream).items()}
-    db: Any = mongo._db
-    await db.events.update_many({"automated": False}, {"$set": {"applied": False}})
-    assert await mongo.recover(grace_ms=0) == sum(not e.automated for e in stream)
-    assert await rows(mongo, GIGS) == live
+async def post(servers: list[MongoStore], first: int, events: list[Event]) -> IngestResult:
+    """A client that retries through the next server until one acknowledges (200, not 503)."""
+    for attempt in range(60):
+        try:
+            return await servers[(first + attempt) % len(servers)].ingest(events)
+        except StoreUnavailable:
+            await asyncio.sleep(0.05)
+    raise AssertionError("a batch was never acknowledged")
+
+
+@pytest.mark.parametrize("seed", range(2))
+async def test_random_streams_from_three_servers_match_the_reference(
+    open_stores: Any, seed: int
+) -> None:
+    servers = [await open_stores(f"gm-{n}") for n in range(3)]
+    stream = random_stream(random.Random(seed), 150)
+    batches = [stream[i : i + 5] for i in range(0, len(stream), 5)]
+    # Each batch goes to one server; some go to two at once (a retry racing the original).
+    sends = [post(servers, i, b) for i, b in enumerate(batches)]
+    sends += [post(servers, i + 1, b) for i, b in enumerate(batches) if i % 4 == 0]
+    results = await asyncio.gather(*sends)
+    assert sum(r.accepted for r in results) == len({e.id for e in stream})
+    # Which bucket and surface an impression lands in depends on which of its events a
+    # server stored first; how many impressions, views and clicks there are does not.
+    assert await gig_totals(servers[0]) == gig_totals_of(reference_count(stream).items())
+
+
+def gig_totals_of(items: Any) -> dict[str, tuple[int, ...]]:
+    totals: dict[str, list[int]] = {}
+    for (gig, _, _), values in items:
+        sums = totals.setdefault(gig, [0] * 5)
+        for i, index in enumerate((0, 1, 2, 3, 5)):  # all but position_sum
+            sums[i] += values[index]
+    return {gig: tuple(v) for gig, v in totals.items() if any(v)}
+
+
+async def gig_totals(store: MongoStore) -> dict[str, tuple[int, ...]]:
+    return gig_totals_of((await rows(store, GIGS)).items())
+
+
+async def test_store_cannot_take_writes_means_not_ready(
+    fail_points: WireServer, open_stores: Any
+) -> None:
+    store = await open_stores(FLAKY)
+    assert await store.ping() is True
+    fail_points.fail_point(
+        "alwaysOn", failCommands=["update"], appName=FLAKY,
+        writeConcernError={"code": 100, "errmsg": "Not enough data-bearing nodes"},
+    )
+    assert await store.ping() is False  # reads may work; majority writes do not
+    fail_points.fail_point("off")
+    assert await store.ping() is True
+
+
+class Commands(monitoring.CommandListener):
+    """Records every command a client sends."""
+
+    def __init__(self) -> None:
+        self.commands: list[dict[str, Any]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.commands.append(dict(event.command))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_every_single_document_write_carries_its_shard_key(mongo_database_url: str) -> None:
+    listener = Commands()
+
+    def recording(url: str) -> Any:
+        return AsyncMongoClient(url, event_listeners=[listener], w="majority", journal=True)
+
+    store = MongoStore(mongo_database_url, client_factory=recording)
+    await store.open()
+    try:
+        stream = random_stream(random.Random(3), 80) + batch()
+        for start in range(0, len(stream), 9):
+            await store.ingest(stream[start : start + 9])
+    finally:
+        await store.close()
+    updates = [c for c in listener.commands if "update" in c]
+    assert {c["update"] for c in updates} >= {"impressions", "rollups", "gigs"}
+    for command in updates:
+        collection = command["update"]
+        for statement in command["updates"]:
+            if collection in mp.SHARD_KEYS:
+                assert all(k in statement["q"] for k in mp.SHARD_KEYS[collection]), command
+            assert statement["u"], "no empty update documents"
+            if "$inc" in statement["u"]:
+                assert statement["u"]["$inc"], "no empty $inc"
+
+
+async def test_deltas_that_net_to_zero_send_no_update(open_stores: Any) -> None:
+    """A viewable before its served in one batch: `other` gains and loses the impression."""
+    store = await open_stores()
+    await store.ingest([viewable("i-1"), served("i-1", surface=Surface.CATEGORY)])
+    assert await rows(store) == {("g-1", T0, Surface.CATEGORY): (1, 1, 0, 0, 0, 0)}

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from server.errors import SettingsError
+from server.errors import SettingsError, StoreUnavailable
 from server.stores import MongoStore, SQLiteStore, open_store
+from server.stores.mongo import default_client
 
-from .mongo_fake import fake_mongo_factory
+from ..conftest import WireServer
 
 
 def test_sqlite_url_with_relative_path_is_relative_to_cwd(
@@ -43,20 +44,46 @@ def test_mongodb_url_names_the_database(url: str, database: str) -> None:
     assert store.database == database
 
 
-async def test_mongo_client_factory_is_used() -> None:
+async def test_mongo_client_factory_is_used(mongo_database_url: str) -> None:
     made: list[str] = []
-    factory = fake_mongo_factory()
 
     def recording(url: str) -> object:
         made.append(url)
-        return factory(url)
+        return default_client(url)
 
-    store = open_store("mongodb://fake/shop", mongo_client_factory=recording)
+    store = open_store(mongo_database_url, mongo_client_factory=recording)
     assert made == []  # not opened yet
     await store.open()
     assert await store.ping() is True
     await store.close()
-    assert made == ["mongodb://fake/shop"]
+    assert await store.ping() is False
+    assert made == [mongo_database_url]
+
+
+async def test_unreachable_mongodb_fails_open_with_a_clear_error() -> None:
+    store = open_store("mongodb://127.0.0.1:9/gm?serverSelectionTimeoutMS=300&timeoutMS=300")
+    with pytest.raises(StoreUnavailable, match="did not answer while opening database 'gm'"):
+        await store.open()
+
+
+# PyMongo drops the socket of a timed-out operation without closing it; the warning is its own.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_a_stalled_server_times_out_instead_of_hanging(
+    wire_server: WireServer, mongo_database_url: str
+) -> None:
+    """Every operation has a time limit (URL `timeoutMS`): a stall is a StoreUnavailable."""
+    store = open_store(mongo_database_url + "&timeoutMS=400&appName=stalled")
+    await store.open()
+    wire_server.fail_point(
+        {"times": 5}, failCommands=["find", "aggregate"], blockConnection=True,
+        blockTimeMS=2_000, appName="stalled",
+    )
+    try:
+        with pytest.raises(StoreUnavailable, match="could not read"):
+            await store.rollups(["g-1"], 0, 10)
+    finally:
+        wire_server.fail_point("off")
+        await store.close()
 
 
 @pytest.mark.parametrize(
