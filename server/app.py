@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from .api import graphql_route
+from .assets import Assets, asset_routes
 from .collect import Collector
 from .demo import demo_routes
 from .events import DAY_MS
@@ -49,11 +50,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             await store.close()
 
     collector = Collector(store, settings)
+    assets = Assets()
     routes: list[BaseRoute] = [
         # A bound method, so Starlette wraps it as a request handler (an instance is ASGI).
         Route("/collect", collector.__call__, methods=["POST", "OPTIONS"]),
-        graphql_route(store, settings),
+        graphql_route(store, settings, assets),
         sdk_route(),
+        *asset_routes(assets),
         *health_routes(store),
     ]
     if settings.metrics == "main":

@@ -82,6 +82,14 @@ def _parser() -> argparse.ArgumentParser:
                        "request)")
     serve.set_defaults(run=_serve)
 
+    demo = commands.add_parser(
+        "demo-traffic", formatter_class=_Help,
+        help="fill an empty embedded store with 30 days of demo traffic (scripts/serve does)",
+        description="Fill an empty store with generated demo traffic for the demo sellers; a "
+        "store that has data is left alone.",
+    )
+    demo.set_defaults(run=_demo_traffic)
+
     schema = commands.add_parser("schema", formatter_class=_Help,
                                  help="print the GraphQL schema (SDL)",
                                  description="Print the schema the server serves, in SDL.")
@@ -179,8 +187,9 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if args.workers > 1 and isinstance(open_store(settings.database_url), SQLiteStore):
         raise CommandError(
-            f"--workers {args.workers} needs MongoDB: the SQLite store takes one process. "
-            "Use --workers 1, or set GIGMETRICS_DATABASE_URL=mongodb://..."
+            f"--workers {args.workers} needs the MongoDB store. The embedded SQLite store has "
+            "one writer per file, so run it as one process (it batches writes already), or set "
+            "GIGMETRICS_DATABASE_URL=mongodb://host/dbname."
         )
     configure_logging(settings.log_format, settings.log_level)
     # Everything that can fail is checked before the banner: the port, the metrics port and
@@ -292,6 +301,29 @@ def describe_store(url: str) -> str:
         host = parts.netloc.rpartition("@")[2]
         parts = parts._replace(netloc=f"{parts.username}:***@{host}")
     return f"MongoDB {urlunsplit(parts)}"
+
+
+# -- demo-traffic --------------------------------------------------------------------------
+
+
+def _demo_traffic(args: argparse.Namespace) -> int:
+    from .demo.traffic import fill_demo_store
+
+    settings = Settings.from_env()
+
+    async def run() -> int | None:
+        store: Store = open_store(settings.database_url)
+        await store.open()
+        try:
+            return await fill_demo_store(store, settings, now_ms())
+        finally:
+            await store.close()
+
+    filled = asyncio.run(run())
+    if filled is not None:
+        print(f"Filled the empty demo store with {filled:,} events: 60 days of generated "
+              "traffic for the demo sellers (event ids start with demo-).", flush=True)
+    return 0
 
 
 # -- schema --------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .events import CLICK_SURFACES_DEFAULT, Surface
-from .transitions import Counts
+from .transitions import OTHER_CONTEXT, Counts
 from .windows import Window
 
 
@@ -19,6 +19,16 @@ class RollupRow:
     gig: str
     bucket: int
     surface: Surface
+    counts: Counts
+
+
+@dataclass(frozen=True, slots=True)
+class ContextRow:
+    """A gig's context rollups summed over a window, for one surface and one context."""
+
+    gig: str
+    surface: Surface
+    context: str
     counts: Counts
 
 
@@ -89,6 +99,21 @@ class SurfaceMetrics:
 
     surface: Surface
     metrics: Metrics
+
+
+@dataclass(frozen=True, slots=True)
+class ContextMetrics:
+    """Metrics of the impressions one search or category (`context`) on one surface showed;
+    `clicks` are every click made there, as in `SurfaceMetrics`."""
+
+    surface: Surface
+    context: str
+    metrics: Metrics
+
+    @property
+    def is_other(self) -> bool:
+        """True for the row summing contexts past the per-day bound."""
+        return self.context == OTHER_CONTEXT
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,3 +199,26 @@ def sum_spans(rows: Iterable[RollupRow], edges: Sequence[int]) -> list[RollupRow
         start = edges[bisect.bisect_right(edges, row.bucket) - 1]
         sums.setdefault((row.gig, start, row.surface), Counts()).add(row.counts)
     return [RollupRow(gig, at, surface, counts) for (gig, at, surface), counts in sums.items()]
+
+
+def by_context(
+    rows: Iterable[ContextRow], first: int, surface: Surface | None = None
+) -> list[ContextMetrics]:
+    """The `first` largest contexts by served impressions (then clicks, surface, context),
+    optionally of one surface; rows of one (surface, context) are summed."""
+    sums: dict[tuple[Surface, str], Counts] = {}
+    for row in rows:
+        if surface is None or row.surface is surface:
+            sums.setdefault((row.surface, row.context), Counts()).add(row.counts)
+    found = [
+        ContextMetrics(where, context, Metrics.of(counts))
+        for (where, context), counts in sums.items()
+        if counts.served > 0
+    ]
+    found.sort(key=lambda c: (-c.metrics.served, -c.metrics.clicks, c.surface.value, c.context))
+    return found[: max(first, 0)]
+
+
+def combined(rows: Iterable[RollupRow], name: str) -> list[RollupRow]:
+    """Rows of several gigs relabelled as one gig `name`, so `report` sums them all."""
+    return [RollupRow(name, row.bucket, row.surface, row.counts) for row in rows]

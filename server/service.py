@@ -14,11 +14,11 @@ from typing import Any
 
 from .events import Batch, Event, Rejection, parse_events
 from .ingest import Receipt, record
-from .metrics import GigReport, Metrics, RollupRow, report, totals
+from .metrics import ContextRow, GigReport, Metrics, RollupRow, combined, report, totals
 from .settings import Settings
 from .stores.base import Store, StoredRejection
 from .untrusted import raw_copy
-from .windows import Window, range_window, rolling_window
+from .windows import Window, previous_window, range_window, rolling_window
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,12 @@ class Order(Enum):
     SERVED_IMPRESSIONS = "served"
     VIEWABLE_IMPRESSIONS = "viewable"
     VIEWS = "views"
+    VIEWABLE_CTR = "viewable_ctr"
+    VIEWABILITY_RATE = "viewability_rate"
+    AVERAGE_POSITION = "average_position"
+
+
+_RATES = frozenset({Order.CTR, Order.VIEWABLE_CTR, Order.VIEWABILITY_RATE})
 
 
 RankKey = tuple[Any, ...]
@@ -47,10 +53,13 @@ EventScreen = Callable[[Event], str | None]
 
 def rank_key(order: Order, gig: str, metrics: Metrics) -> RankKey:
     """Sort key of a gig in a ranking: the order's value descending, nulls last, then
-    clicks descending, then gig id ascending."""
-    if order is Order.CTR:
-        ctr = metrics.ctr
-        return (ctr is None, -(ctr or 0.0), -metrics.clicks, gig)
+    clicks descending, then gig id ascending. Average position is best (smallest) first."""
+    if order in _RATES:
+        found: float | None = getattr(metrics, order.value)
+        return (found is None, -(found or 0.0), -metrics.clicks, gig)
+    if order is Order.AVERAGE_POSITION:
+        position = metrics.average_position
+        return (position is None, position or 0.0, -metrics.clicks, gig)
     value: int = getattr(metrics, order.value)
     return (-value, -metrics.clicks, gig)
 
@@ -72,6 +81,16 @@ class MetricsService:
             first, last, name, now=self.now, retention_days=self.settings.bucket_retention_days
         )
         return Span(window, name)
+
+    def previous(self, span: Span) -> Span | None:
+        """The span of equal length just before `span`; None past the rollups kept."""
+        window = previous_window(
+            span.window,
+            span.time_zone,
+            now=self.now,
+            retention_days=self.settings.bucket_retention_days,
+        )
+        return None if window is None else Span(window, span.time_zone)
 
     async def totals(self, gigs: Sequence[str], span: Span) -> dict[str, Metrics]:
         """Each gig's totals over the window (zeros for gigs without data): one store read."""
@@ -96,6 +115,26 @@ class MetricsService:
             gig: report(gig, by_gig[gig], span.window, self.settings.click_surfaces)
             for gig in gigs
         }
+
+    async def combined_report(self, name: str, gigs: Sequence[str], span: Span) -> GigReport:
+        """The totals, daily series and surfaces of several gigs together (a seller's), as
+        one report called `name`: one store read of per-day sums."""
+        edges = [*span.window.day_starts, span.window.end]
+        rows = await self.store.span_totals(gigs, edges) if gigs else []
+        return report(name, combined(rows, name), span.window, self.settings.click_surfaces)
+
+    async def contexts(self, gigs: Sequence[str], span: Span) -> dict[str, list[ContextRow]]:
+        """Each gig's context rollups summed over the window: one store read."""
+        found: dict[str, list[ContextRow]] = {gig: [] for gig in gigs}
+        if gigs:
+            for row in await self.store.context_totals(gigs, span.window.start, span.window.end):
+                if row.gig in found:
+                    found[row.gig].append(row)
+        return found
+
+    async def sellers(self) -> list[str]:
+        """Every seller some gig belongs to, sorted."""
+        return await self.store.sellers()
 
     async def ranked(
         self, gigs: Sequence[str], span: Span, order: Order

@@ -8,7 +8,11 @@ Every store runs the same rules, so "exactly once" is decided in one place:
 - a page view (gig, pv) is a view at most once;
 - all of an impression's counts go to the bucket of the event that first named it, and to
   the surface its listing was shown on (the first surface an event names: until one does,
-  `other`), so every bucket, day and surface keeps served >= viewable >= clicks.
+  `other`), so every bucket, day and surface keeps served >= viewable >= clicks;
+- an impression whose listing names a context (search query, category slug: the first an
+  event names) also counts in the context rollups, under the same bucket and surface, so
+  "which searches show my gig" is read from rollups too. `bound_contexts` caps how many
+  contexts a gig keeps per day.
 """
 
 from __future__ import annotations
@@ -20,6 +24,13 @@ from typing import NamedTuple
 from .events import Event, EventType, Surface
 
 BUCKET_MS = 15 * 60 * 1000
+DAY_MS = 86_400_000
+# Contexts kept per gig and UTC day; later new ones that day are summed as OTHER_CONTEXT.
+# With it a day of a gig holds at most 96 buckets x (100 + 1) contexts x 5 surfaces context
+# rows, however many different searches showed it.
+CONTEXTS_PER_DAY = 100
+# The context of the summed row; never a real one (an empty context is no context).
+OTHER_CONTEXT = ""
 
 
 def bucket_of(ts: int) -> int:
@@ -38,6 +49,8 @@ class ImpressionState(NamedTuple):
     # False while no event has named the surface (a `viewable` before its `served`): the
     # impression sits under `other` until one does, then moves there once.
     surface_known: bool = True
+    # The search query or category slug of the listing: the first one an event names.
+    context: str | None = None
 
 
 class RollupKey(NamedTuple):
@@ -78,6 +91,19 @@ class Counts:
 Delta = dict[RollupKey, Counts]
 
 
+class ContextKey(NamedTuple):
+    """One context rollup row: a gig, a 15-minute bucket, a surface, a context."""
+
+    gig: str
+    bucket: int
+    surface: Surface
+    context: str
+
+
+# Context rows use served, viewable, clicks and positions of `Counts`; views stay 0.
+ContextDelta = dict[ContextKey, Counts]
+
+
 def impression_key(event: Event) -> str:
     """The dedupe key of the impression an event is about."""
     return f"{event.imp}\x1f{event.gig}"
@@ -103,13 +129,16 @@ def _apply(before: ImpressionState | None, event: Event, delta: Delta) -> Impres
         bucket = event.ts - event.ts % BUCKET_MS
         surface = event.surface or Surface.OTHER
         known = event.surface is not None
+        context = event.context
         viewable = clicked = False
         position = None
         row = _counts(delta, event.gig, bucket, surface)
         row.served += 1
     else:
-        bucket, surface, viewable, clicked, position, known = before
+        bucket, surface, viewable, clicked, position, known, context = before
         row = None
+        if context is None:
+            context = event.context
         if not known and event.surface is not None:
             # The surface is named at last: move what this impression counted so far.
             old = _counts(delta, event.gig, bucket, surface)
@@ -138,8 +167,61 @@ def _apply(before: ImpressionState | None, event: Event, delta: Delta) -> Impres
         clicked = True
         row = row or _counts(delta, event.gig, bucket, surface)
         row.clicks += 1
-    after = ImpressionState(bucket, surface, viewable, clicked, position, known)
+    after = ImpressionState(bucket, surface, viewable, clicked, position, known, context)
     return before if before is not None and after == before else after
+
+
+def context_delta(gig: str, before: ImpressionState | None, after: ImpressionState) -> ContextDelta:
+    """What an impression's change adds to the context rollups: its counts under its (bucket,
+    surface, context) after, minus before. Nothing while no event has named a context."""
+    delta: ContextDelta = {}
+    _add_context(delta, gig, before, after)
+    return delta
+
+
+def _add_context(
+    delta: ContextDelta, gig: str, before: ImpressionState | None, after: ImpressionState
+) -> None:
+    for state, sign in ((before, -1), (after, 1)):
+        if state is None or state.context is None:
+            continue
+        key = ContextKey(gig, state.bucket, state.surface, state.context)
+        row = delta.get(key)
+        if row is None:
+            row = delta[key] = Counts()
+        row.served += sign
+        row.viewable += sign * state.viewable
+        row.clicks += sign * state.clicked
+        if state.position is not None:
+            row.position_sum += sign * state.position
+            row.position_count += sign
+
+
+def bound_contexts(
+    delta: ContextDelta, kept: dict[tuple[str, int], set[str]], limit: int = CONTEXTS_PER_DAY
+) -> tuple[ContextDelta, set[tuple[str, int, str]]]:
+    """The delta with contexts past `limit` per (gig, UTC day) filed under OTHER_CONTEXT.
+
+    `kept` holds the contexts each (gig, day) already keeps and is updated in place; the
+    (gig, day, context) triples admitted now are returned for the store to keep. A context
+    is admitted or not once per day and kept sets only grow, so a later correction of an
+    impression (a surface named late) always reaches the row its first count went to.
+    """
+    bounded: ContextDelta = {}
+    admitted: set[tuple[str, int, str]] = set()
+    for key in sorted(delta, key=lambda k: (k.gig, k.bucket, k.context, k.surface.value)):
+        day = key.bucket // DAY_MS
+        known = kept.setdefault((key.gig, day), set())
+        context = key.context
+        if context not in known:
+            if len(known) < limit:
+                known.add(context)
+                admitted.add((key.gig, day, context))
+            else:
+                context = OTHER_CONTEXT
+        target = ContextKey(key.gig, key.bucket, key.surface, context)
+        bounded.setdefault(target, Counts()).add(delta[key])
+    return {k: v for k, v in bounded.items() if not v.is_zero()}, admitted
 
 
 def apply_page_view(event: Event) -> Delta:
@@ -158,11 +240,13 @@ def plan(
     events: Iterable[Event],
     impressions: dict[str, ImpressionState],
     seen_page_views: set[str],
+    contexts: ContextDelta | None = None,
 ) -> tuple[dict[str, ImpressionState], Delta]:
     """Apply new, counted events in order; return the changed impressions and the rollup delta.
 
     `impressions` and `seen_page_views` hold the stored state of the keys these events name;
     both are updated in place so that later events of the same batch see earlier ones.
+    With `contexts`, the context rollup delta is added into it (before `bound_contexts`).
     """
     changed: dict[str, ImpressionState] = {}
     delta: Delta = {}
@@ -185,6 +269,11 @@ def plan(
         if after is not before:
             impressions[ikey] = after
             changed[ikey] = after
+            if contexts is not None and (after.context is not None):
+                _add_context(contexts, event.gig, before, after)
+    if contexts is not None:
+        for zero in [k for k, v in contexts.items() if v.is_zero()]:
+            del contexts[zero]
     return changed, {k: v for k, v in delta.items() if not v.is_zero()}
 
 

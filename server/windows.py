@@ -146,3 +146,32 @@ def range_window(
         )
     local_days = days_between(first, last, tz)
     return Window(local_days[0].start, local_days[-1].end, local_days)
+
+
+def previous_window(
+    window: Window, tz_name: str | None, *, now: int, retention_days: int = MAX_RANGE_DAYS
+) -> Window | None:
+    """The window of equal length that ends where `window` starts, or None when it would
+    reach past the `retention_days` of rollups kept.
+
+    A range of whole local days gives the same number of whole days before it (a DST change
+    may make it an hour longer or shorter); any other window, the same milliseconds.
+    """
+    tz = zone(tz_name)
+    first, last = window.days[0].date, window.days[-1].date
+    whole_days = window.start == local_midnight(first, tz) and window.end == local_midnight(
+        last + timedelta(days=1), tz
+    )
+    if whole_days:
+        count = (last - first).days + 1
+        local_days = days_between(first - timedelta(days=count), first - timedelta(days=1), tz)
+        previous = Window(local_days[0].start, local_days[-1].end, local_days)
+    else:
+        start, end = window.start - (window.end - window.start), window.start
+        local_days = days_between(local_date(start, tz), local_date(end - 1, tz), tz)
+        clipped = tuple(Day(d.date, max(d.start, start), min(d.end, end)) for d in local_days)
+        previous = Window(start, end, clipped)
+    oldest = local_date(now, tz) - timedelta(days=retention_days)
+    if previous.days[0].date < oldest:
+        return None
+    return previous

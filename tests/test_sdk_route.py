@@ -27,12 +27,16 @@ def test_the_committed_build_matches_the_sources(tmp_path: Path) -> None:
     node = shutil.which("node")
     if node is None or not (SDK_JS / "node_modules" / "esbuild").is_dir():
         pytest.skip("sdk_js/node_modules is missing: run `npm ci` in sdk_js (CI does)")
-    fresh = tmp_path / "sdk.js"
-    subprocess.run([node, str(SDK_JS / "build.mjs"), "--outfile", str(fresh)], check=True,
-                   cwd=SDK_JS, timeout=60)
-    assert fresh.read_bytes() == SDK_PATH.read_bytes(), (
-        "sdk_js/dist/sdk.js is stale: run `npm run build` in sdk_js and commit dist/sdk.js"
+    subprocess.run([node, str(SDK_JS / "build.mjs"), "--outdir", str(tmp_path)], check=True,
+                   cwd=SDK_JS, timeout=120)
+    built = sorted(p.name for p in tmp_path.iterdir())
+    assert built == sorted(p.name for p in (SDK_JS / "dist").iterdir())
+    stale = [name for name in built
+             if (tmp_path / name).read_bytes() != (SDK_JS / "dist" / name).read_bytes()]
+    assert stale == [], (
+        f"sdk_js/dist/{', '.join(stale)} stale: run `npm run build` in sdk_js and commit dist/"
     )
+    assert (tmp_path / "sdk.js").read_bytes() == SDK_PATH.read_bytes()
 
 
 def test_the_snippet_fits_the_size_budget() -> None:

@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from ..assets import Assets
 from ..ingest import now_ms
 from ..service import MetricsService
 from ..settings import Settings
@@ -21,10 +22,15 @@ from .schema import schema
 class GigmetricsGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI app with a gigmetrics context per request."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, assets: Assets | None = None) -> None:
         super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
         self.store = store
         self.settings = settings
+        self.assets = assets or Assets()
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Our own GraphiQL build (sdk_js/graphiql): strawberry's page loads it from a CDN.
+        return self.assets.page("graphiql.html")
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -78,9 +84,11 @@ class _TooLarge(Exception):
     pass
 
 
-def graphql_route(store: Store, settings: Settings) -> Route:
+def graphql_route(store: Store, settings: Settings, assets: Assets | None = None) -> Route:
     """`/graphql`: POST (and GET) queries; GraphiQL on GET when `settings.graphiql`."""
-    app: ASGIApp = BodyLimit(GigmetricsGraphQL(store, settings), MAX_GRAPHQL_BODY_BYTES)
+    app: ASGIApp = BodyLimit(
+        GigmetricsGraphQL(store, settings, assets), MAX_GRAPHQL_BODY_BYTES
+    )
     if settings.api_origins:
         # Browser dashboards send the key in a header, never a cookie: no credentials.
         app = CORSMiddleware(

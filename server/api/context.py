@@ -12,7 +12,16 @@ from starlette.responses import Response
 from ..service import MetricsService
 from ..settings import Settings
 from .auth import Access, authenticate, require_gigs
-from .loaders import ReportLoader, SellerLoader, report_loader, seller_loader
+from .loaders import (
+    ContextLoader,
+    ReportLoader,
+    SellerLoader,
+    TotalsLoader,
+    context_loader,
+    report_loader,
+    seller_loader,
+    totals_loader,
+)
 
 
 @dataclass
@@ -25,6 +34,8 @@ class Context:
     service: MetricsService
     reports: ReportLoader
     sellers: SellerLoader
+    totals: TotalsLoader
+    contexts: ContextLoader
     _access: asyncio.Task[Access] | None = field(default=None, repr=False)
 
     @classmethod
@@ -33,7 +44,14 @@ class Context:
     ) -> Context:
         """A fresh context: nothing is cached across requests."""
         return cls(
-            request, response, settings, service, report_loader(service), seller_loader(service)
+            request,
+            response,
+            settings,
+            service,
+            report_loader(service),
+            seller_loader(service),
+            totals_loader(service),
+            context_loader(service),
         )
 
     async def access(self) -> Access:

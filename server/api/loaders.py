@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from strawberry.dataloader import DataLoader
 
-from ..metrics import GigReport
+from ..metrics import ContextRow, GigReport, Metrics
 from ..service import MetricsService, Span
 
 ReportKey = tuple[str, Span]
@@ -38,3 +38,42 @@ def seller_loader(service: MetricsService) -> SellerLoader:
         return [found.get(gig) for gig in gigs]
 
     return DataLoader(load_fn=load)
+
+
+TotalsLoader = DataLoader[ReportKey, Metrics]
+
+
+def totals_loader(service: MetricsService) -> TotalsLoader:
+    """Loads gig totals (e.g. every previousPeriod of a page); one store read per window."""
+
+    async def load(keys: list[ReportKey]) -> list[Metrics]:
+        found: dict[ReportKey, Metrics] = {}
+        for span, gigs in _by_span(keys).items():
+            totals = await service.totals(sorted(set(gigs)), span)
+            found.update(((gig, span), m) for gig, m in totals.items())
+        return [found[key] for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+ContextLoader = DataLoader[ReportKey, list[ContextRow]]
+
+
+def context_loader(service: MetricsService) -> ContextLoader:
+    """Loads gigs' context rollups (byContext); one store read per window asked."""
+
+    async def load(keys: list[ReportKey]) -> list[list[ContextRow]]:
+        found: dict[ReportKey, list[ContextRow]] = {}
+        for span, gigs in _by_span(keys).items():
+            rows = await service.contexts(sorted(set(gigs)), span)
+            found.update(((gig, span), found_rows) for gig, found_rows in rows.items())
+        return [found[key] for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _by_span(keys: list[ReportKey]) -> dict[Span, list[str]]:
+    gigs_by_span: dict[Span, list[str]] = {}
+    for gig, span in keys:
+        gigs_by_span.setdefault(span, []).append(gig)
+    return gigs_by_span

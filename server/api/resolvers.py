@@ -12,14 +12,15 @@ from ..errors import QueryError
 from ..service import Span
 from .auth import require_admin, require_seller, require_write
 from .context import Context
+from .enums import GigOrder
 from .inputs import DateRangeInput, EventInput, RangeArg, TimeZoneArg
 from .pagination import DEFAULT_PAGE, MAX_PAGE, Page, paginate
+from .sellers import SellerMetrics
 from .types import (
     EventRejection,
     GigMetrics,
     GigMetricsConnection,
     GigMetricsEdge,
-    GigOrder,
     PageInfo,
     RecordEventsResult,
     RejectedEvent,
@@ -73,6 +74,29 @@ def _asks_for(info: Ctx, names: set[str]) -> bool:
         for field in info.selected_fields
         for child in field.selections
     )
+
+
+async def sellers(info: Ctx) -> list[str]:
+    ctx = info.context
+    access = await ctx.access()
+    if access.admin:
+        return await ctx.service.sellers()
+    return sorted(access.sellers)
+
+
+async def seller_metrics(
+    info: Ctx,
+    seller_id: SellerIdArg,
+    range_: RangeArg = None,
+    time_zone: TimeZoneArg = None,
+) -> SellerMetrics:
+    ctx = info.context
+    access = await ctx.access()
+    seller = str(seller_id)
+    require_seller(access, seller)
+    span = _span(ctx, range_, time_zone)
+    gigs = await ctx.visible(access, await ctx.service.gigs_of_sellers([seller]))
+    return await SellerMetrics.load(ctx, seller, gigs, span)
 
 
 async def seller_gigs(

@@ -16,6 +16,7 @@ from ..observability import GraphQLMetrics
 from . import resolvers
 from .limits import limit_extensions, reword_limit_errors
 from .scalars import SCALARS
+from .sellers import SellerMetrics
 from .types import GigMetrics, GigMetricsConnection, RecordEventsResult, RejectedEvent, Viewer
 
 
@@ -29,6 +30,16 @@ class Query:
         resolver=resolvers.gig_metrics,
         description="One gig's metrics over the rolling last 30 days or a range of local days. "
         "A gig without data has zeros and null rates.",
+    )
+    sellers: list[str] = strawberry.field(
+        resolver=resolvers.sellers,
+        description="The sellers this key may read, sorted: the admin key's are every seller "
+        "a gig is known to belong to.",
+    )
+    seller_metrics: SellerMetrics = strawberry.field(
+        resolver=resolvers.seller_metrics,
+        description="A seller's gigs summed as one over the rolling last 30 days or a range of "
+        "local days (what a seller dashboard opens on).",
     )
     seller_gigs: GigMetricsConnection = strawberry.field(
         resolver=resolvers.seller_gigs,

@@ -3,55 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from .. import metrics
 from ..events import Surface as WireSurface
-from ..service import Order, Span
+from ..service import Span
 from ..stores.base import StoredRejection
 from .context import Context
+from .contexts import ContextMetrics, FirstContextsArg, check_first
+from .enums import SurfaceName
 
 _RATE_NOTE = "null when there is nothing to divide by (never 0 or NaN)."
-
-
-@strawberry.enum(name="Surface", description="Where a listing showing gig tiles is.")
-class SurfaceName(Enum):
-    SEARCH = strawberry.enum_value("search", description="Search results (a click surface).")
-    CATEGORY = strawberry.enum_value(
-        "category", description="A category listing (a click surface)."
-    )
-    HOMEPAGE = strawberry.enum_value("homepage", description="The marketplace's homepage.")
-    USER_PAGE = strawberry.enum_value("user_page", description="A seller's profile page.")
-    OTHER = strawberry.enum_value(
-        "other", description="Anywhere else; page views not explained by a listing click."
-    )
-
-    @classmethod
-    def of(cls, surface: WireSurface) -> SurfaceName:
-        """The GraphQL value of a wire surface."""
-        return cls[surface.name]
-
-
-@strawberry.enum(name="GigOrder", description="What a ranking of gigs sorts by, largest first.")
-class GigOrder(Enum):
-    CLICKS = strawberry.enum_value("clicks", description="Clicks from click surfaces.")
-    CTR = strawberry.enum_value(
-        "ctr", description="Click-through rate; gigs without impressions come last."
-    )
-    SERVED_IMPRESSIONS = strawberry.enum_value("served", description="Served impressions.")
-    VIEWABLE_IMPRESSIONS = strawberry.enum_value(
-        "viewable", description="Viewable impressions."
-    )
-    VIEWS = strawberry.enum_value("views", description="Gig page views not from a click.")
-
-    @property
-    def order(self) -> Order:
-        """The service's ranking order."""
-        return Order[self.name]
 
 
 @strawberry.interface(
@@ -155,6 +120,47 @@ async def _by_surface(root: GigMetrics, info: Info[Context, None]) -> list[Surfa
     return [SurfaceMetrics.of(item) for item in report.by_surface]
 
 
+async def _previous_period(root: GigMetrics, info: Info[Context, None]) -> GigMetrics | None:
+    previous = info.context.service.previous(root.span)
+    if previous is None:
+        return None
+    gig = str(root.gig_id)
+    return GigMetrics.of(gig, await info.context.totals.load((gig, previous)), previous)
+
+
+async def _by_context(
+    root: GigMetrics,
+    info: Info[Context, None],
+    first: FirstContextsArg = 10,
+    surface: Annotated[
+        SurfaceName | None, strawberry.argument(description="Only this surface's contexts.")
+    ] = None,
+) -> list[ContextMetrics]:
+    count = check_first(first)
+    rows = await info.context.contexts.load((str(root.gig_id), root.span))
+    return contexts_of(rows, count, surface)
+
+
+def contexts_of(
+    rows: list[metrics.ContextRow], first: int, surface: SurfaceName | None
+) -> list[ContextMetrics]:
+    """The `first` largest contexts of these rows, mapped."""
+    wanted = None if surface is None else WireSurface[surface.name]
+    return [ContextMetrics.of(c) for c in metrics.by_context(rows, first, wanted)]
+
+
+PREVIOUS_NOTE = (
+    "The same over the window of equal length that ends where this one starts (the same "
+    "number of whole local days before a range); null when it would reach past the rollups "
+    "kept (GIGMETRICS_BUCKET_RETENTION_DAYS)."
+)
+BY_CONTEXT_NOTE = (
+    "Which searches and categories (the listings' data-gm-context) showed it: the first "
+    "contexts by served impressions, largest first, read from context rollups. Listings "
+    "without a context are left out."
+)
+
+
 @strawberry.type(description="One gig's metrics over a window: totals, daily series, surfaces.")
 class GigMetrics(MetricsFields):
     gig_id: strawberry.ID = strawberry.field(description="The gig's id (as in data-gm-gig).")
@@ -170,6 +176,12 @@ class GigMetrics(MetricsFields):
         resolver=_by_surface,
         description="One entry per surface (all five, zero-filled); clicks here are every "
         "click made on that surface.",
+    )
+    previous_period: GigMetrics | None = strawberry.field(
+        resolver=_previous_period, description=PREVIOUS_NOTE
+    )
+    by_context: list[ContextMetrics] = strawberry.field(
+        resolver=_by_context, description=BY_CONTEXT_NOTE
     )
 
     @classmethod

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..events import Event, Rejection
-from ..metrics import RollupRow
+from ..metrics import ContextRow, RollupRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +78,14 @@ class Store(Protocol):
         """Rows summed per (gig, span, surface) for the spans `[edges[i], edges[i+1])`;
         a row's `bucket` is its span's start. Days of a window are spans: a daily series then
         reads days x surfaces sums, not every 15-minute row."""
+
+    async def context_totals(
+        self, gigs: Sequence[str], start: int, end: int
+    ) -> list[ContextRow]:
+        """Context rollups summed per (gig, surface, context) over `start <= bucket < end`."""
+
+    async def sellers(self) -> list[str]:
+        """Every seller some gig is known to belong to, sorted."""
 
     async def gigs_of_sellers(self, sellers: Sequence[str] | None) -> list[str]:
         """Gig ids seen with one of these sellers (all gigs for None), sorted."""

@@ -26,7 +26,7 @@ from pymongo.errors import CollectionInvalid, PyMongoError
 
 from ..errors import StoreUnavailable
 from ..events import Event, Rejection
-from ..metrics import RollupRow, sum_spans
+from ..metrics import ContextRow, RollupRow, sum_spans
 from ..transitions import bucket_of
 from . import mongo_ingest
 from . import mongo_pipelines as mp
@@ -47,6 +47,8 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     "impressions": [([("bucket", 1)], {})],
     "page_views": [([("bucket", 1)], {})],
     "rollups": [([("gig", 1), ("bucket", 1)], {}), ([("bucket", 1)], {})],
+    "context_rollups": [([("gig", 1), ("bucket", 1)], {}), ([("bucket", 1)], {})],
+    "context_days": [([("gig", 1), ("day", 1)], {})],
     "gigs": [([("seller", 1)], {})],
     "api_keys": [([("secret_hash", 1)], {"unique": True})],
 }
@@ -174,6 +176,19 @@ class MongoStore:
             return []
         return sum_spans(await self.rollups(gigs, edges[0], edges[-1]), edges)
 
+    async def context_totals(
+        self, gigs: Sequence[str], start: int, end: int
+    ) -> list[ContextRow]:
+        """Context rollups summed per (gig, surface, context), through the {gig, bucket} index."""
+        docs = await self._aggregate("context_rollups", mp.context_totals(gigs, start, end))
+        return [mp.context_row(doc) for doc in docs]
+
+    async def sellers(self) -> list[str]:
+        """Every seller some gig belongs to, sorted."""
+        async with answering("read sellers"):
+            found = await self._live().gigs.distinct("seller", {"seller": {"$ne": None}})
+        return sorted(s for s in found if s is not None)
+
     async def gigs_of_sellers(self, sellers: Sequence[str] | None) -> list[str]:
         """Gig ids seen with one of these sellers (every gig for None), sorted."""
         query = {} if sellers is None else {"seller": {"$in": sorted(set(sellers))}}
@@ -206,6 +221,8 @@ class MongoStore:
             await db.impressions.delete_many({"bucket": {"$lt": raw_floor}})
             await db.page_views.delete_many({"bucket": {"$lt": raw_floor}})
             await db.rollups.delete_many({"bucket": {"$lt": buckets_before}})
+            await db.context_rollups.delete_many({"bucket": {"$lt": buckets_before}})
+            await db.context_days.delete_many(mp.context_days_before(buckets_before))
             await db.rejections.delete_many({"received": {"$lt": raw_floor}})
 
     async def save_key(self, key: ApiKey) -> None:

@@ -6,7 +6,8 @@ Inside the transaction (snapshot reads, the client's write concern on commit):
 2. insert the new events;
 3. read the stored state of the impressions and page loads they name, and let
    `transitions.plan` (the same pure rules as the SQLite store) decide what they count;
-4. write the changed impressions, the new page loads, the rollup `$inc`s and changed gigs.
+4. write the changed impressions, the new page loads, changed gigs, the contexts each gig
+   keeps per day (`transitions.bound_contexts`), and the context and rollup `$inc`s.
 
 Why this is exact with many servers, retries and crashes: every decision is made from a
 document the transaction also writes (an event id it inserts, an impression it replaces, a
@@ -37,7 +38,16 @@ from pymongo.errors import PyMongoError
 from pymongo.read_concern import ReadConcern
 
 from ..events import Event, EventType, Rejection
-from ..transitions import ImpressionState, bucket_of, impression_key, page_view_key, plan
+from ..transitions import (
+    DAY_MS,
+    ContextDelta,
+    ImpressionState,
+    bound_contexts,
+    bucket_of,
+    impression_key,
+    page_view_key,
+    plan,
+)
 from . import mongo_pipelines as mp
 from .base import IngestResult
 
@@ -139,7 +149,15 @@ async def _count(db: Database, session: Session, counted: list[Event], slot: int
         async for doc in db.gigs.find({"_id": {"$in": sorted({e.gig for e in counted})}},
                                       session=session)
     }
-    changed, delta = plan(counted, impressions, seen_views)
+    contexts: ContextDelta = {}
+    changed, delta = plan(counted, impressions, seen_views, contexts)
+    bounded: ContextDelta = {}
+    admitted: set[tuple[str, int, str]] = set()
+    if contexts:
+        days = {(k.gig, k.bucket // DAY_MS) for k in contexts}
+        cursor = db.context_days.find(mp.context_days_filter(days), session=session)
+        kept = mp.kept_contexts([doc async for doc in cursor])
+        bounded, admitted = bound_contexts(contexts, kept)
 
     # Writes, the hottest last: a conflict on a busy rollup row can only happen in the one
     # round trip between that write and the commit.
@@ -158,6 +176,16 @@ async def _count(db: Database, session: Session, counted: list[Event], slot: int
     if gig_writes:
         await db.gigs.bulk_write(
             [UpdateOne(f, update, upsert=True) for f, update in gig_writes], session=session
+        )
+    if admitted:
+        await db.context_days.insert_many(
+            [mp.context_day_document(*triple) for triple in sorted(admitted)], session=session
+        )
+    if bounded:
+        await db.context_rollups.bulk_write(
+            [UpdateOne(*mp.context_rollup_increment(k, c), upsert=True)
+             for k, c in bounded.items()],
+            session=session,
         )
     if delta:
         await db.rollups.bulk_write(

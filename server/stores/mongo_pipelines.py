@@ -12,14 +12,23 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..events import Event, Surface
-from ..metrics import RollupRow
-from ..transitions import Counts, ImpressionState, RollupKey, latest_sellers
+from ..metrics import ContextRow, RollupRow
+from ..transitions import (
+    DAY_MS,
+    ContextKey,
+    Counts,
+    ImpressionState,
+    RollupKey,
+    latest_sellers,
+)
 
 Document = dict[str, Any]
 Pipeline = list[Document]
 Write = tuple[Document, Document]  # (filter, update or replacement)
 
 ROLLUP_FIELDS = ("served", "viewable", "clicks", "views", "position_sum", "position_count")
+CONTEXT_FIELDS = ("served", "viewable", "clicks", "position_sum", "position_count")
+DayPair = tuple[str, int]
 _EVENT_FIELDS = ("gig", "ts", "seller", "imp", "pv", "context", "position")
 
 # The README's shard plan. Rollups are read a gig's range at a time; the rest is written
@@ -30,6 +39,8 @@ SHARD_KEYS: dict[str, tuple[str, ...]] = {
     "impressions": ("_id",),
     "page_views": ("_id",),
     "rollups": ("gig", "bucket"),
+    "context_rollups": ("gig", "bucket"),
+    "context_days": ("gig", "day"),
     "gigs": ("_id",),
 }
 
@@ -101,6 +112,74 @@ def grouped_row(doc: Mapping[str, Any], bucket: int | None = None) -> RollupRow:
     return rollup_row(fields)
 
 
+def context_rollup_id(key: ContextKey) -> str:
+    """The deterministic `_id` of a context rollup document (`|` is in no gig id; the
+    context, free text, comes last)."""
+    return f"{key.gig}|{key.bucket}|{key.surface.value}|{key.context}"
+
+
+def context_rollup_increment(key: ContextKey, counts: Counts) -> Write:
+    """Upsert adding `counts` to a context rollup document. Never an empty `$inc`."""
+    inc = {name: getattr(counts, name) for name in CONTEXT_FIELDS if getattr(counts, name)}
+    if not inc:
+        raise ValueError(f"nothing to add to {context_rollup_id(key)!r}: skip zero deltas")
+    return (
+        {"_id": context_rollup_id(key), "gig": key.gig, "bucket": key.bucket},
+        {"$inc": inc, "$setOnInsert": {"surface": key.surface.value, "context": key.context}},
+    )
+
+
+def context_days_filter(pairs: Iterable[DayPair]) -> Document:
+    """`context_days` documents of these (gig, UTC day) pairs: the contexts each keeps."""
+    return {"$or": [{"gig": gig, "day": day} for gig, day in sorted(set(pairs))]}
+
+
+def context_day_document(gig: str, day: int, context: str) -> Document:
+    """One context a gig keeps on one UTC day (insert; a duplicate `_id` means it is kept)."""
+    return {"_id": f"{gig}|{day}|{context}", "gig": gig, "day": day, "context": context}
+
+
+def kept_contexts(docs: Iterable[Mapping[str, Any]]) -> dict[DayPair, set[str]]:
+    """`context_days` documents as the `kept` argument of `transitions.bound_contexts`."""
+    kept: dict[DayPair, set[str]] = {}
+    for doc in docs:
+        kept.setdefault((doc["gig"], doc["day"]), set()).add(doc["context"])
+    return kept
+
+
+def context_totals(gigs: Iterable[str], start: int, end: int) -> Pipeline:
+    """Context rollups summed per (gig, surface, context) over a window."""
+    sums = {name: {"$sum": f"${name}"} for name in CONTEXT_FIELDS}
+    return [
+        {"$match": rollups_filter(gigs, start, end)},
+        {
+            "$group": {
+                "_id": {"gig": "$gig", "surface": "$surface", "context": "$context"},
+                **sums,
+            }
+        },
+    ]
+
+
+def context_row(doc: Mapping[str, Any]) -> ContextRow:
+    """One `context_totals` result as a `ContextRow`."""
+    group = doc["_id"]
+    served, viewable, clicks, position_sum, position_count = (
+        int(doc.get(name) or 0) for name in CONTEXT_FIELDS
+    )
+    return ContextRow(
+        group["gig"],
+        Surface(group["surface"]),
+        group["context"],
+        Counts(served, viewable, clicks, 0, position_sum, position_count),
+    )
+
+
+def context_days_before(bucket: int) -> Document:
+    """`context_days` documents of whole UTC days before `bucket` (for purging)."""
+    return {"day": {"$lt": bucket // DAY_MS}}
+
+
 def event_document(event: Event, *, received: int) -> Document:
     """The raw event as stored (kept for inspection and purged with retention)."""
     doc: Document = {"_id": event.id, "type": event.type.value}
@@ -125,6 +204,7 @@ def impression_replacement(key: str, gig: str, state: ImpressionState) -> Write:
         "clicked": state.clicked,
         "position": state.position,
         "surface_known": state.surface_known,
+        "context": state.context,
     }
     return {"_id": key}, doc
 
@@ -138,6 +218,7 @@ def impression_state(doc: Mapping[str, Any]) -> ImpressionState:
         clicked=bool(doc.get("clicked")),
         position=doc.get("position"),
         surface_known=bool(doc.get("surface_known", True)),
+        context=doc.get("context"),
     )
 
 

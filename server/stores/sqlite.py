@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 from ..errors import StoreUnavailable
 from ..events import Event, Rejection, Surface
-from ..metrics import RollupRow
-from ..transitions import Counts, bucket_of
+from ..metrics import ContextRow, RollupRow
+from ..transitions import DAY_MS, Counts, bucket_of
 from .base import ApiKey, IngestResult, StoredRejection
 from .sqlite_ingest import ROLLUP_COLUMNS, chunks
 from .sqlite_writer import Writer, connect
@@ -26,6 +26,7 @@ T = TypeVar("T")
 
 REJECTIONS_KEPT = 100_000
 COUNT_COLUMNS = ("served", "viewable", "clicks", "views", "position_sum", "position_count")
+CONTEXT_COLUMNS = ("served", "viewable", "clicks", "position_sum", "position_count")
 PURGE_CHUNK = 5_000
 KEY_COLUMNS = (
     "key_id, secret_hash, name, sellers, can_write, created, revoked, expires, last_used"
@@ -128,6 +129,38 @@ class SQLiteStore:
         )
         return await self._read(lambda c: _rows(c, sql, gigs, (edges[0], edges[-1])))
 
+    async def context_totals(
+        self, gigs: Sequence[str], start: int, end: int
+    ) -> list[ContextRow]:
+        """Context rollups summed per (gig, surface, context) in SQL, one primary-key range
+        per gig."""
+        sums = ", ".join(f"SUM({name})" for name in CONTEXT_COLUMNS)
+        sql = (
+            f"SELECT gig, surface, context, {sums} FROM context_rollups "
+            "WHERE gig IN ({marks}) AND bucket >= ? AND bucket < ? "
+            "GROUP BY gig, surface, context"
+        )
+
+        def query(conn: sqlite3.Connection) -> list[ContextRow]:
+            found: list[ContextRow] = []
+            for chunk in chunks(sorted(set(gigs))):
+                marks = ",".join("?" * len(chunk))
+                for gig, surface, context, *counts in conn.execute(
+                    sql.format(marks=marks), (*chunk, start, end)
+                ):
+                    served, viewable, clicks, position_sum, position_count = counts
+                    found.append(ContextRow(gig, Surface(surface), context, Counts(
+                        served, viewable, clicks, 0, position_sum, position_count
+                    )))
+            return found
+
+        return await self._read(query)
+
+    async def sellers(self) -> list[str]:
+        """Every seller some gig belongs to, sorted (through the seller index)."""
+        sql = "SELECT DISTINCT seller FROM gigs WHERE seller IS NOT NULL ORDER BY seller"
+        return await self._read(lambda c: [r[0] for r in c.execute(sql)])
+
     async def gigs_of_sellers(self, sellers: Sequence[str] | None) -> list[str]:
         """Gig ids seen with one of these sellers (every gig for None), sorted."""
         if sellers is None:
@@ -179,6 +212,11 @@ class SQLiteStore:
             # Every rollup's gig is in `gigs`: one primary-key range per gig, no scan.
             gigs = [(gig, buckets_before) for (gig,) in conn.execute("SELECT gig FROM gigs")]
             conn.executemany("DELETE FROM rollups WHERE gig = ? AND bucket < ?", gigs)
+            conn.executemany("DELETE FROM context_rollups WHERE gig = ? AND bucket < ?", gigs)
+            conn.executemany(
+                "DELETE FROM context_days WHERE gig = ? AND day < ?",
+                [(gig, before // DAY_MS) for gig, before in gigs],
+            )
             conn.execute("DELETE FROM rejections WHERE received < ?", (raw_floor,))
             conn.execute(
                 "DELETE FROM rejections WHERE id <= "

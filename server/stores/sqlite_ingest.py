@@ -12,7 +12,10 @@ from typing import Any
 
 from ..events import Event, EventType, Rejection, Surface
 from ..transitions import (
+    DAY_MS,
+    ContextDelta,
     ImpressionState,
+    bound_contexts,
     bucket_of,
     impression_key,
     latest_sellers,
@@ -37,7 +40,7 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS impressions (
     key TEXT PRIMARY KEY, bucket INTEGER NOT NULL, surface TEXT NOT NULL,
     viewable INTEGER NOT NULL, clicked INTEGER NOT NULL, position INTEGER,
-    surface_known INTEGER NOT NULL
+    surface_known INTEGER NOT NULL, context TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS page_views (key TEXT PRIMARY KEY, bucket INTEGER NOT NULL)
     WITHOUT ROWID;
@@ -47,6 +50,18 @@ CREATE TABLE IF NOT EXISTS rollups (
     served INTEGER NOT NULL, viewable INTEGER NOT NULL, clicks INTEGER NOT NULL,
     views INTEGER NOT NULL, position_sum INTEGER NOT NULL, position_count INTEGER NOT NULL,
     PRIMARY KEY (gig, bucket, surface)
+) WITHOUT ROWID;
+-- Which searches and categories showed a gig: at most transitions.CONTEXTS_PER_DAY contexts
+-- per gig and UTC day (context_days remembers which), the rest under context ''.
+CREATE TABLE IF NOT EXISTS context_rollups (
+    gig TEXT NOT NULL, bucket INTEGER NOT NULL, surface TEXT NOT NULL, context TEXT NOT NULL,
+    served INTEGER NOT NULL, viewable INTEGER NOT NULL, clicks INTEGER NOT NULL,
+    position_sum INTEGER NOT NULL, position_count INTEGER NOT NULL,
+    PRIMARY KEY (gig, bucket, surface, context)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS context_days (
+    gig TEXT NOT NULL, day INTEGER NOT NULL, context TEXT NOT NULL,
+    PRIMARY KEY (gig, day, context)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS gigs (gig TEXT PRIMARY KEY, seller TEXT, seller_ts INTEGER NOT NULL)
     WITHOUT ROWID;
@@ -69,9 +84,17 @@ INSERT_EVENT = (
     "automated) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 )
 UPSERT_IMPRESSION = (
-    "INSERT INTO impressions VALUES (?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET "
+    "INSERT INTO impressions VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET "
     "surface=excluded.surface, viewable=excluded.viewable, clicked=excluded.clicked, "
-    "position=excluded.position, surface_known=excluded.surface_known"
+    "position=excluded.position, surface_known=excluded.surface_known, "
+    "context=excluded.context"
+)
+UPSERT_CONTEXT_ROLLUP = (
+    "INSERT INTO context_rollups VALUES (?,?,?,?,?,?,?,?,?) "
+    "ON CONFLICT(gig, bucket, surface, context) DO UPDATE "
+    "SET served=served+excluded.served, viewable=viewable+excluded.viewable, "
+    "clicks=clicks+excluded.clicks, position_sum=position_sum+excluded.position_sum, "
+    "position_count=position_count+excluded.position_count"
 )
 UPSERT_ROLLUP = (
     "INSERT INTO rollups VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(gig, bucket, surface) DO UPDATE "
@@ -91,6 +114,14 @@ UPSERT_GIG = (
 ROLLUP_COLUMNS = (
     "gig, bucket, surface, served, viewable, clicks, views, position_sum, position_count"
 )
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    """Create missing tables, and add columns that files made by older versions lack."""
+    conn.executescript(SCHEMA)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(impressions)")}
+    if "context" not in columns:
+        conn.execute("ALTER TABLE impressions ADD COLUMN context TEXT")
 
 
 def ingest_group(conn: sqlite3.Connection, batches: Sequence[Batch]) -> list[IngestResult]:
@@ -131,15 +162,18 @@ def _count(conn: sqlite3.Connection, new: list[Event]) -> None:
         select_column(conn, "SELECT key FROM page_views WHERE key IN ({marks})", view_buckets)
     )
     known_views = set(seen_views)
-    changed, delta = plan(counted, impressions, seen_views)
+    contexts: ContextDelta = {}
+    changed, delta = plan(counted, impressions, seen_views, contexts)
     conn.executemany(
         UPSERT_IMPRESSION,
         [
             (key, s.bucket, s.surface.value, int(s.viewable), int(s.clicked), s.position,
-             int(s.surface_known))
+             int(s.surface_known), s.context)
             for key, s in changed.items()
         ],
     )
+    if contexts:
+        _count_contexts(conn, contexts)
     conn.executemany(
         "INSERT INTO page_views VALUES (?,?)",
         [(key, view_buckets[key]) for key in seen_views - known_views],
@@ -164,6 +198,26 @@ def _count(conn: sqlite3.Connection, new: list[Event]) -> None:
     conn.executemany(UPSERT_GIG, _gig_rows(counted))
 
 
+def _count_contexts(conn: sqlite3.Connection, contexts: ContextDelta) -> None:
+    days = sorted({(k.gig, k.bucket // DAY_MS) for k in contexts})
+    kept: dict[tuple[str, int], set[str]] = {}
+    for gig, day in days:
+        rows = conn.execute(
+            "SELECT context FROM context_days WHERE gig = ? AND day = ?", (gig, day)
+        )
+        kept[(gig, day)] = {r[0] for r in rows}
+    bounded, admitted = bound_contexts(contexts, kept)
+    conn.executemany("INSERT INTO context_days VALUES (?,?,?)", sorted(admitted))
+    conn.executemany(
+        UPSERT_CONTEXT_ROLLUP,
+        [
+            (k.gig, k.bucket, k.surface.value, k.context, c.served, c.viewable, c.clicks,
+             c.position_sum, c.position_count)
+            for k, c in bounded.items()
+        ],
+    )
+
+
 def _gig_rows(events: Iterable[Event]) -> list[tuple[str, str | None, int]]:
     """Per gig: the seller of its latest event that names one (and when), or None."""
     return [(gig, seller, when) for gig, (seller, when) in latest_sellers(events).items()]
@@ -171,16 +225,17 @@ def _gig_rows(events: Iterable[Event]) -> list[tuple[str, str | None, int]]:
 
 def _load_impressions(conn: sqlite3.Connection, keys: set[str]) -> dict[str, ImpressionState]:
     sql = (
-        "SELECT key, bucket, surface, viewable, clicked, position, surface_known "
+        "SELECT key, bucket, surface, viewable, clicked, position, surface_known, context "
         "FROM impressions WHERE key IN ({marks})"
     )
     found: dict[str, ImpressionState] = {}
     for chunk in chunks(list(keys)):
-        for key, bucket, surface, viewable, clicked, position, known in conn.execute(
+        for key, bucket, surface, viewable, clicked, position, known, context in conn.execute(
             sql.format(marks=",".join("?" * len(chunk))), chunk
         ):
             found[key] = ImpressionState(
-                bucket, Surface(surface), bool(viewable), bool(clicked), position, bool(known)
+                bucket, Surface(surface), bool(viewable), bool(clicked), position, bool(known),
+                context,
             )
     return found
 

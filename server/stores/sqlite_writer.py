@@ -21,7 +21,7 @@ from ..errors import StoreUnavailable
 from ..events import Event, Rejection
 from ..observability import STORE_GROUP_SIZE
 from .base import IngestResult
-from .sqlite_ingest import SCHEMA, ingest_group
+from .sqlite_ingest import create_schema, ingest_group
 
 T = TypeVar("T")
 
@@ -114,7 +114,7 @@ class Writer:
             # larger checkpoints (each one fsyncs) write a page changed by many commits once.
             conn = connect(self.path, cache_mib=WRITER_CACHE_MIB)
             conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
-            conn.executescript(SCHEMA)
+            create_schema(conn)
         except Exception as exc:
             loop.call_soon_threadsafe(_settle, ready, None, exc)
             return

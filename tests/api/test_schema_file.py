@@ -11,6 +11,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLScalarType,
     build_schema,
+    print_ast,
 )
 
 from server.api import schema_sdl
@@ -76,7 +77,19 @@ def test_the_pinned_fields_are_there() -> None:
         "averagePosition": "Float",
         "daily": "[DailyMetrics!]!",
         "bySurface": "[SurfaceMetrics!]!",
+        "previousPeriod": "GigMetrics",
+        "byContext": "[ContextMetrics!]!",
     }
+    by_context = fields["byContext"]
+    assert {
+        a: (str(v.type), print_ast(v.ast_node.default_value))  # type: ignore[union-attr,arg-type]
+        for a, v in by_context.args.items()
+    } == {"first": ("Int", "10"), "surface": ("Surface", "null")}
+    context = schema.type_map["ContextMetrics"].fields  # type: ignore[union-attr]
+    assert {
+        "context", "surface", "servedImpressions", "viewableImpressions", "clicks", "ctr",
+        "viewableCtr", "viewabilityRate", "averagePosition",
+    } <= set(context)
     surface = schema.type_map["Surface"]
     assert list(surface.values) == [  # type: ignore[union-attr]
         "SEARCH", "CATEGORY", "HOMEPAGE", "USER_PAGE", "OTHER"

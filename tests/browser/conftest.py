@@ -84,6 +84,7 @@ class Server:
     """The running gigmetrics server."""
 
     url: str
+    database_url: str = ""
 
     def metrics(self, *gigs: str) -> dict[str, dict[str, Any]]:
         """`gigMetrics` of each gig (20 aliases per query, the API's limit)."""
@@ -171,7 +172,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         sdk = httpx.get(f"{url}/sdk.js", timeout=5)
         if sdk.status_code != 200:
             pytest.fail(f"/sdk.js answers {sdk.status_code}: {sdk.text[:200]}")
-        yield Server(url)
+        yield Server(url, env["GIGMETRICS_DATABASE_URL"])
     finally:
         process.terminate()
         try:

@@ -27,10 +27,12 @@ def free_port() -> int:
 
 @dataclass
 class ServerProcess:
-    """A `gigmetrics serve` child process on a SQLite file."""
+    """A `gigmetrics serve` child process on a database (its log goes to `log_path`)."""
 
-    db_path: Path
+    database_url: str
+    log_path: Path
     port: int = field(default_factory=free_port)
+    workers: int = 1
     process: subprocess.Popen[bytes] | None = None
     env: dict[str, str] = field(default_factory=dict)
     log_level: str = "warning"
@@ -42,15 +44,15 @@ class ServerProcess:
     def start(self) -> None:
         env = {
             **os.environ,
-            "GIGMETRICS_DATABASE_URL": f"sqlite:///{self.db_path}",
+            "GIGMETRICS_DATABASE_URL": self.database_url,
             "GIGMETRICS_ADMIN_KEY": ADMIN_KEY,
             **self.env,
         }
-        log = self.db_path.with_suffix(".log")
+        log = self.log_path
         with log.open("ab") as err:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "server", "serve", "--port", str(self.port),
-                 "--log-level", self.log_level],
+                 "--log-level", self.log_level, "--workers", str(self.workers)],
                 cwd=REPO,
                 env=env,
                 stdout=subprocess.DEVNULL,
@@ -70,7 +72,7 @@ class ServerProcess:
 
     @property
     def log(self) -> str:
-        return self.db_path.with_suffix(".log").read_text()
+        return self.log_path.read_text()
 
     def kill_hard(self) -> None:
         assert self.process is not None
@@ -101,8 +103,9 @@ class ServerProcess:
 
 
 @pytest.fixture
-def server_process(tmp_path: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(tmp_path / "gm.db")
+def server_process(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server process on a fresh database of each store kind (not started yet)."""
+    server = ServerProcess(database_url, tmp_path / "server.log")
     try:
         yield server
     finally:

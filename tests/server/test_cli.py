@@ -133,7 +133,7 @@ def test_a_store_that_cannot_open_is_reported_before_any_banner(url: str, says: 
 
 def test_several_workers_need_mongodb(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--workers", "2"]) == 2
-    assert "needs MongoDB" in capsys.readouterr().err
+    assert "needs the MongoDB store" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,8 @@ def test_one_line_per_request_with_its_fields(
 
 @pytest.mark.slow
 def test_client_mistakes_leave_one_line_each_and_no_traceback(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path / "gm.db", env={"GIGMETRICS_LOG_FORMAT": "json"},
+    server = ServerProcess(f"sqlite:///{tmp_path}/gm.db", tmp_path / "gm.log",
+                           env={"GIGMETRICS_LOG_FORMAT": "json"},
                            log_level="info")
     try:
         server.start()

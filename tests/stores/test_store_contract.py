@@ -1,4 +1,4 @@
-"""The store contract, run on every store (SQLite, mongomock, and MongoDB when configured)."""
+"""The store contract, run on every store (SQLite, and MongoDB on a real wire server)."""
 
 from __future__ import annotations
 
@@ -331,6 +331,69 @@ async def test_data_survives_close_and_reopen(store_factory: Callable[[], Store]
         assert [k.key_id for k in await again.keys()] == ["k-1"]
     finally:
         await again.close()
+
+
+# -- context rollups (byContext) and sellers -------------------------------------------------
+
+
+async def contexts(store: Store, gig: str = "g-1") -> dict[tuple[Surface, str], tuple[int, ...]]:
+    found: dict[tuple[Surface, str], tuple[int, ...]] = {}
+    for row in await store.context_totals([gig], T0, T0 + 200 * B):
+        c = row.counts
+        if c.served or c.viewable or c.clicks or c.position_count:
+            assert (row.surface, row.context) not in found, "one row per key"
+            found[(row.surface, row.context)] = (
+                c.served, c.viewable, c.clicks, c.position_sum, c.position_count
+            )
+    return found
+
+
+async def test_context_rollups_count_each_impression_under_its_listings_context(
+    store: Store, request: pytest.FixtureRequest
+) -> None:
+    await store.ingest([
+        served("i-1", context="logo design", position=1),
+        served("i-2", context="logo design", position=3, ts=T0 + B),
+        served("i-3", surface=CATEGORY, context="logo-design", position=2),
+        served("i-4", surface=HOMEPAGE),
+        viewable("i-1", ts=T0 + 1_000),
+        click("i-1", ts=T0 + 2_000),
+        click("i-3", surface=CATEGORY, ts=T0 + 3 * B),
+    ])
+    # A viewable that overtook its served joins the context once the served names it.
+    await store.ingest([viewable("i-5", ts=T0 + 2 * B)])
+    await store.ingest([served("i-5", context="logo design", ts=T0 + 2 * B + 1)])
+    await store.ingest([served("i-1", context="logo design")])  # a duplicate transition
+    assert await contexts(store) == {
+        (SEARCH, "logo design"): (3, 2, 1, 4, 2),
+        (CATEGORY, "logo-design"): (1, 1, 1, 2, 1),
+    }
+    assert await store.context_totals(["g-1"], T0 + B, T0 + 2 * B) != []
+    assert await store.context_totals(["g-other"], T0, T0 + 200 * B) == []
+
+
+async def test_contexts_past_the_daily_bound_are_summed_as_one_other_row(
+    store: Store, request: pytest.FixtureRequest
+) -> None:
+    from server.transitions import CONTEXTS_PER_DAY, OTHER_CONTEXT
+
+    events = [served(f"i-{n}", context=f"query {n:03d}") for n in range(CONTEXTS_PER_DAY + 5)]
+    for start in range(0, len(events), 50):
+        await store.ingest(events[start : start + 50])
+    found = await contexts(store)
+    assert len(found) == CONTEXTS_PER_DAY + 1
+    assert found[(SEARCH, OTHER_CONTEXT)] == (5, 0, 0, 0, 0)
+    assert sum(v[0] for v in found.values()) == CONTEXTS_PER_DAY + 5
+
+
+async def test_sellers_lists_every_known_seller_once(store: Store) -> None:
+    await store.ingest([
+        served("i-1", seller="bob"),
+        served("i-2", gig="g-2", seller="alice"),
+        served("i-3", gig="g-3", seller="alice"),
+        served("i-4", gig="g-4"),
+    ])
+    assert await store.sellers() == ["alice", "bob"]
 
 
 async def test_api_key_expiry_and_last_use_are_kept(store: Store) -> None:

@@ -1,0 +1,158 @@
+// The dashboard's pure logic (no DOM, no network): ranges, changes, formats, CSV, URL state.
+// Tested with node --test (test/dashboard.test.js).
+
+export const RANGES = [7, 30, 90];
+export const DEFAULT_RANGE = 30;
+
+// The metrics every card, table and CSV shows, in order; `rate` ones are percentages.
+export const METRICS = [
+  { key: "servedImpressions", label: "Served", order: "SERVED_IMPRESSIONS",
+    help: "Times a tile of the gig was put on a listing page" },
+  { key: "viewableImpressions", label: "Viewable", order: "VIEWABLE_IMPRESSIONS",
+    help: "Showings someone could see: half the tile on screen for a second" },
+  { key: "clicks", label: "Clicks", order: "CLICKS",
+    help: "Clicks from search and category listings to the gig page" },
+  { key: "views", label: "Views", order: "VIEWS",
+    help: "Gig page visits not from such a click" },
+  { key: "ctr", label: "CTR", rate: true, order: "CTR", help: "Clicks per 100 served" },
+  { key: "viewableCtr", label: "Viewable CTR", rate: true, order: "VIEWABLE_CTR",
+    help: "Clicks per 100 viewable" },
+  { key: "viewabilityRate", label: "Viewability", rate: true, order: "VIEWABILITY_RATE",
+    help: "Viewable per 100 served" },
+  { key: "averagePosition", label: "Avg. position", position: true, order: "AVERAGE_POSITION",
+    help: "Average place of the tile in its listing (1 = first)" },
+];
+
+/** The local calendar date (YYYY-MM-DD) of instant `ms` in IANA zone `tz`. */
+export function localDate(ms, tz) {
+  const parts = new Intl.DateTimeFormat("en-CA", {
+    timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit",
+  }).formatToParts(new Date(ms));
+  const get = (type) => parts.find((p) => p.type === type).value;
+  return `${get("year")}-${get("month")}-${get("day")}`;
+}
+
+/** `iso` (YYYY-MM-DD) moved by `days`. */
+export function addDays(iso, days) {
+  const d = new Date(`${iso}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+/** Whole days from `from` to `to`, both included. */
+export function dayCount(from, to) {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 864e5) + 1;
+}
+
+/** The DateRangeInput asked for: the last `days` local days (today included), or custom. */
+export function rangeOf(state, now, tz) {
+  if (state.range === "custom" && state.from && state.to) {
+    return { from: state.from, to: state.to };
+  }
+  const days = RANGES.includes(Number(state.range)) ? Number(state.range) : DEFAULT_RANGE;
+  const today = localDate(now, tz);
+  return { from: addDays(today, 1 - days), to: today };
+}
+
+/** Why a custom range cannot be asked, or null when it can. */
+export function rangeProblem(from, to, maxDays = 400) {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(from || "") || !/^\d{4}-\d{2}-\d{2}$/.test(to || "")) {
+    return "Pick both a first and a last day.";
+  }
+  if (from > to) return "The first day is after the last day: swap them.";
+  if (dayCount(from, to) > maxDays) return `Pick at most ${maxDays} days.`;
+  return null;
+}
+
+/** Change of one metric against the previous period, for a card.
+ *  Counts change in percent, rates in percentage points; `better` says which way is good. */
+export function change(metric, now, before) {
+  if (before === undefined || before === null) return { text: "no previous period", better: null };
+  const a = now[metric.key];
+  const b = before[metric.key];
+  if (a === null || a === undefined || b === null || b === undefined) {
+    return { text: "no comparison", better: null };
+  }
+  const diff = a - b;
+  const lowerIsBetter = Boolean(metric.position);
+  const better = diff === 0 ? null : (diff > 0) !== lowerIsBetter;
+  if (metric.rate || metric.position) {
+    const unit = metric.rate ? " pp" : "";
+    return { text: `${signed(diff, 1)}${unit}`, better };
+  }
+  if (b === 0) return { text: a === 0 ? "±0" : "new", better: a === 0 ? null : true };
+  return { text: `${signed((diff / b) * 100, 1)} %`, better };
+}
+
+function signed(x, digits) {
+  const rounded = Number(x.toFixed(digits));
+  if (rounded === 0) return "±0";
+  return (rounded > 0 ? "+" : "−") + Math.abs(rounded).toLocaleString("en-US", {
+    maximumFractionDigits: digits,
+  });
+}
+
+/** A value as shown in a card or table cell. */
+export function show(metric, value) {
+  if (value === null || value === undefined) return "–";
+  if (metric.rate) return `${value.toFixed(value >= 10 || value === 0 ? 1 : 2)} %`;
+  if (metric.position) return value.toFixed(1);
+  return value.toLocaleString("en-US");
+}
+
+/** One CSV field (RFC 4180), with spreadsheet formula injection defused. */
+export function csvField(value) {
+  if (value === null || value === undefined) return "";
+  let text = String(value);
+  if (typeof value === "string" && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** CSV text of a header row and rows (arrays), CRLF line ends. */
+export function toCsv(header, rows) {
+  return [header, ...rows].map((row) => row.map(csvField).join(",")).join("\r\n") + "\r\n";
+}
+
+/** Header and rows of metrics objects: `first` columns then every metric, raw values. */
+export function metricRows(items, first) {
+  const header = [...first.map((c) => c.label), ...METRICS.map((m) => m.key)];
+  const rows = items.map((item) => [
+    ...first.map((c) => item[c.key]),
+    ...METRICS.map((m) => (item[m.key] === undefined ? null : item[m.key])),
+  ]);
+  return { header, rows };
+}
+
+/** A file name for a CSV download. */
+export function csvName(parts) {
+  return parts.filter(Boolean).join("-").replace(/[^A-Za-z0-9._-]+/g, "_") + ".csv";
+}
+
+/** Dashboard state from the URL hash (#seller=alice&range=7&tz=...). */
+export function parseHash(hash) {
+  const params = new URLSearchParams(hash.replace(/^#/, ""));
+  const state = {};
+  for (const name of ["seller", "gig", "range", "from", "to", "tz", "sort"]) {
+    const value = params.get(name);
+    if (value) state[name] = value;
+  }
+  return state;
+}
+
+/** The URL hash of a state (only what is set). */
+export function toHash(state) {
+  const params = new URLSearchParams();
+  for (const name of ["seller", "gig", "range", "from", "to", "tz", "sort"]) {
+    if (state[name]) params.set(name, state[name]);
+  }
+  return `#${params}`;
+}
+
+/** Points of a sparkline polyline in a `width` x `height` box. */
+export function sparkPoints(values, width, height) {
+  const max = Math.max(1, ...values);
+  const step = values.length > 1 ? width / (values.length - 1) : 0;
+  return values
+    .map((v, i) => `${(i * step).toFixed(1)},${(height - 1 - (v / max) * (height - 2)).toFixed(1)}`)
+    .join(" ");
+}
