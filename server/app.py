@@ -16,7 +16,7 @@ from .assets import Assets, asset_routes
 from .collect import Collector
 from .demo import demo_routes
 from .events import DAY_MS
-from .health import health_routes
+from .health import StoreHealth, health_routes
 from .ingest import now_ms
 from .observability import metrics_route
 from .request_log import RequestLog, configure_logging
@@ -49,15 +49,16 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                 await purger
             await store.close()
 
-    collector = Collector(store, settings)
+    health = StoreHealth(store)
+    collector = Collector(store, settings, health)
     assets = Assets()
     routes: list[BaseRoute] = [
         # A bound method, so Starlette wraps it as a request handler (an instance is ASGI).
         Route("/collect", collector.__call__, methods=["POST", "OPTIONS"]),
-        graphql_route(store, settings, assets),
+        graphql_route(store, settings, assets, health),
         sdk_route(),
         *asset_routes(assets),
-        *health_routes(store),
+        *health_routes(health),
     ]
     if settings.metrics == "main":
         routes.append(metrics_route(settings.admin_key))
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestLog)])
     app.state.settings = settings
     app.state.store = store
+    app.state.health = health
     return app
 
 

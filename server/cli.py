@@ -181,6 +181,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from .observability import prepare_workers, serve_metrics_port
     from .request_log import configure_logging
+    from .serving import uvicorn_options
 
     if args.log_level:
         os.environ["GIGMETRICS_LOG_LEVEL"] = args.log_level  # the workers read it too
@@ -208,12 +209,11 @@ def _serve(args: argparse.Namespace) -> int:
             "server.app:app_from_env",
             factory=True,
             workers=args.workers,
-            loop="uvloop" if _has("uvloop") else "asyncio",
-            http="httptools" if _has("httptools") else "h11",
             log_level=settings.log_level,
             log_config=None,  # our handler formats uvicorn's lines too (plain or JSON)
             access_log=False,  # one line per request comes from RequestLog
             timeout_graceful_shutdown=5,
+            **uvicorn_options(),  # event loop, HTTP protocol, slow-client timeouts
         )
         try:
             _run(config, listener)
@@ -240,12 +240,6 @@ def _run(config: uvicorn.Config, listener: socket.socket) -> None:
         pass
     if config.workers == 1 and not server.started:
         raise CommandError("the server did not start: see the log lines above.")
-
-
-def _has(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
 
 
 def _listen(host: str, port: int, what: str) -> socket.socket:

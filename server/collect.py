@@ -5,26 +5,32 @@ from __future__ import annotations
 import logging
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from . import json_body
 from .bots import is_crawler
 from .errors import BadBatch, StoreUnavailable
 from .events import MAX_BODY_BYTES, parse_batch
-from .ingest import now_ms, record
+from .health import StoreHealth
+from .ingest import RejectionSampler, now_ms, record
 from .settings import Settings
 from .stores.base import Store
 
 log = logging.getLogger("gigmetrics.collect")
 
 _ACCEPTED_TYPES = ("text/plain", "application/json", "")
+RETRY_AFTER_S = 5
 
 
 class Collector:
     """Turns beacon requests into stored events."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, health: StoreHealth | None = None) -> None:
         self.store = store
+        self.health = health
+        # Anonymous senders only: recordEvents callers hold a key (the store's cap bounds both).
+        self.rejection_sampler = RejectionSampler()
         self.allow_any_origin = "*" in settings.allowed_origins
         self.allowed_origins = frozenset(settings.allowed_origins)
         self.max_backdate_days = settings.max_backdate_days
@@ -46,24 +52,30 @@ class Collector:
             # Refused before reading: a huge body never reaches memory.
             return _error(413, f"the body is over {MAX_BODY_BYTES} bytes: send fewer events "
                           "per request", origin)
-        body = await _read_limited(request)
+        try:
+            body = await _read_limited(request)
+        except ClientDisconnect:
+            # A closed tab or a dropped connection: nobody is waiting for an answer.
+            log.info("a /collect client went away before its body was read whole")
+            return Response(status_code=400)
         if body is None:
             return _error(413, f"the body is over {MAX_BODY_BYTES} bytes: send fewer events "
                           "per request", origin)
         try:
-            decoded = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            return _error(400, f"the body is not valid JSON ({exc})", origin)
-        automated = is_crawler(request.headers.get("user-agent", ""))
-        try:
+            decoded = json_body.loads(body)
+            automated = is_crawler(request.headers.get("user-agent", ""))
             batch = parse_batch(
-                decoded, received=received, oldest_days=self.max_backdate_days, automated=automated
+                decoded,
+                received=received, oldest_days=self.max_backdate_days, automated=automated
             )
-            receipt = await record(self.store, batch)
+            receipt = await record(self.store, batch, self.health, self.rejection_sampler)
         except BadBatch as exc:
             return _error(400, str(exc), origin)
         except StoreUnavailable as exc:
-            return _error(503, f"the store is unavailable, retry later ({exc})", origin)
+            message = str(exc) if "retry later" in str(exc) else f"{exc}: retry later"
+            response = _error(503, message, origin)
+            response.headers["retry-after"] = str(RETRY_AFTER_S)
+            return response
         return _json(200, receipt.as_json(), origin)
 
     def _origin_allowed(self, origin: str) -> bool:

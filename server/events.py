@@ -115,9 +115,7 @@ def parse_batch(
         raise BadBatch('the body has no "events" list: send {"sent_at": ms, "events": [...]}.')
     sent_at = body.get("sent_at")
     if sent_at is not None and not _is_number(sent_at):
-        raise BadBatch(
-            f'"sent_at" must be epoch milliseconds (a number), not {json_kind(sent_at)}.'
-        )
+        raise BadBatch(f'"sent_at" {_not_epoch_ms(sent_at)}.')
     flagged = body.get("automated", False)
     if not isinstance(flagged, bool):
         raise BadBatch(f'"automated" must be true or false, not {json_kind(flagged)}.')
@@ -147,7 +145,7 @@ def parse_events(
             f"{len(raw_events)}: split it into several requests."
         )
     if sent_at is not None and not _is_number(sent_at):
-        raise BadBatch(f"sentAt must be epoch milliseconds, not {json_kind(sent_at)}.")
+        raise BadBatch(f"sentAt {_not_epoch_ms(sent_at)}.")
     oldest = received - oldest_days * DAY_MS
     events: list[Event] = []
     rejections: list[Rejection] = []
@@ -232,10 +230,7 @@ def _event_time(ts: Any, sent_at: float | None, received: int) -> int:
     if ts is None:
         raise _Reject("ts: required (epoch milliseconds when the event happened)")
     if not (type(ts) is int and -_MAX_MS < ts < _MAX_MS) and not _is_number(ts):
-        kind = json_kind(ts)
-        if kind == "a number":
-            raise _Reject(f"ts: {shown(ts)} is not a usable epoch-milliseconds value")
-        raise _Reject(f"ts: must be epoch milliseconds (a number), not {kind}")
+        raise _Reject(f"ts: {_not_epoch_ms(ts)}")
     # With sent_at, only the client's own clock difference is trusted, not its absolute time.
     event_time = received - (sent_at - ts) if sent_at is not None else ts
     if event_time > received:
@@ -255,6 +250,16 @@ def _bad_text(name: str, value: Any, rule: str) -> NoReturn:
 
 
 _MAX_MS = 10**15
+_EPOCH_MS_RULE = "epoch milliseconds, a number between -10^15 and 10^15 (like 1763800005000)"
+
+
+def _not_epoch_ms(value: Any) -> str:
+    """Why `value` is not a usable epoch-milliseconds time, and what is."""
+    if json_kind(value) != "a number":
+        return f"must be {_EPOCH_MS_RULE}, not {json_kind(value)}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"is a number too large for any time: send {_EPOCH_MS_RULE}"
+    return f"{shown(value)} is out of range: send {_EPOCH_MS_RULE}"
 
 
 def _is_number(value: Any) -> bool:

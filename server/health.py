@@ -1,32 +1,89 @@
-"""`/healthz` (the process runs) and `/readyz` (the store answers)."""
+"""`/healthz` (the process runs) and `/readyz` (the store answers and takes writes).
+
+A store that failed a write (disk full, locked, read-only) is not ready until a write works
+again. Once a load balancer stops sending traffic nothing else would write, so `/readyz`
+itself tries a small write while the store is failing.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from typing import Protocol, runtime_checkable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from .errors import StoreUnavailable
 from .stores.base import Store
 
 READY_TIMEOUT_S = 2.0
 
+log = logging.getLogger("gigmetrics.health")
 
-def health_routes(store: Store) -> list[Route]:
+
+@runtime_checkable
+class WriteProbe(Protocol):
+    """A store that can try a small write that needs new space, and leaves nothing behind."""
+
+    async def probe_write(self) -> None:
+        """Raise `StoreUnavailable` when the store cannot write."""
+
+
+class StoreHealth:
+    """Whether the store took its last write; shared by every writer of one app."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.write_error: str | None = None
+
+    def write_failed(self, error: StoreUnavailable) -> None:
+        """Note a failed write: not ready until a write works (logged once, no traceback)."""
+        if self.write_error is None:
+            log.warning("the store cannot write, /readyz says unavailable: %s", error)
+        self.write_error = str(error)
+
+    def write_worked(self) -> None:
+        """Note a write that worked."""
+        if self.write_error is not None:
+            log.warning("the store takes writes again, /readyz says ready")
+        self.write_error = None
+
+    async def unready_reason(self) -> str | None:
+        """None when the store answers and takes writes, else what is wrong."""
+        if self.write_error is not None:
+            try:
+                await asyncio.wait_for(self._probe(), READY_TIMEOUT_S)
+            except (StoreUnavailable, TimeoutError) as exc:
+                self.write_error = str(exc) or self.write_error
+                return f"the store cannot write: {self.write_error}"
+            self.write_worked()
+        try:
+            if await asyncio.wait_for(self.store.ping(), READY_TIMEOUT_S):
+                return None
+        except Exception:  # any failure to answer means not ready
+            pass
+        return "the store does not answer"
+
+    async def _probe(self) -> None:
+        if isinstance(self.store, WriteProbe):
+            await self.store.probe_write()
+        else:  # a store without a probe: an empty write at least reaches it
+            await self.store.ingest((), ())
+
+
+def health_routes(health: StoreHealth) -> list[Route]:
     """The two probe routes."""
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> JSONResponse:
-        try:
-            ready = await asyncio.wait_for(store.ping(), READY_TIMEOUT_S)
-        except Exception:  # any failure to answer means not ready
-            ready = False
-        if ready:
+        reason = await health.unready_reason()
+        if reason is None:
             return JSONResponse({"status": "ready"})
-        return JSONResponse({"status": "unavailable", "error": "the store does not answer"}, 503)
+        return JSONResponse({"status": "unavailable", "error": reason}, 503)
 
     return [
         Route("/healthz", healthz, methods=["GET", "HEAD"]),

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
-from .events import Batch
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from .errors import StoreUnavailable
+from .events import Batch, Rejection
 from .observability import STORE_WRITE_SECONDS, count_events
 from .stores.base import Store
+
+if TYPE_CHECKING:
+    from .health import StoreHealth
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +36,59 @@ class Receipt:
         }
 
 
-async def record(store: Store, batch: Batch) -> Receipt:
-    """Store a validated batch; returns once every accepted event is durable."""
+# Rejected events are written in full while they come slowly; beyond this rate (per process)
+# one in FLOOD_SAMPLE_EVERY is, so a flood of junk can neither fill the disk nor hold up the
+# writer. Every rejection is still reported to its sender.
+REJECTIONS_STORED_PER_S = 200
+FLOOD_SAMPLE_EVERY = 100
+
+
+class RejectionSampler:
+    """Decides which rejections of a batch are stored."""
+
+    def __init__(
+        self, per_second: int = REJECTIONS_STORED_PER_S, sample_every: int = FLOOD_SAMPLE_EVERY
+    ) -> None:
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._rate = RateLimitItemPerSecond(per_second)
+        self._sample_every = sample_every
+        self._over = 0
+        self.dropped = 0
+
+    def kept(self, rejections: tuple[Rejection, ...]) -> tuple[Rejection, ...]:
+        """The rejections to store: all of them under the rate, else a sample."""
+        if not rejections or self._limiter.hit(self._rate, "rejections", cost=len(rejections)):
+            return rejections
+        sample = []
+        for rejection in rejections:
+            self._over += 1
+            if self._over % self._sample_every == 0:
+                sample.append(rejection)
+        self.dropped += len(rejections) - len(sample)
+        return tuple(sample)
+
+
+async def record(
+    store: Store,
+    batch: Batch,
+    health: StoreHealth | None = None,
+    sampler: RejectionSampler | None = None,
+) -> Receipt:
+    """Store a validated batch; returns once every accepted event is durable.
+
+    A store that cannot write raises `StoreUnavailable`, which `health` notes for `/readyz`;
+    `sampler` thins the rejections that are stored during a flood.
+    """
+    stored = batch if sampler is None else replace(batch, rejections=sampler.kept(batch.rejections))
     started = time.perf_counter()
-    result = await store.ingest(batch.events, batch.rejections)
+    try:
+        result = await store.ingest(stored.events, stored.rejections)
+    except StoreUnavailable as exc:
+        if health is not None:
+            health.write_failed(exc)
+        raise
+    if health is not None:
+        health.write_worked()
     STORE_WRITE_SECONDS.observe(time.perf_counter() - started)
     # The automated flag comes with the request (crawler, webdriver), so a batch shares it.
     automated = bool(batch.events) and batch.events[0].automated

@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Any
 
 from .events import Batch, Event, Rejection, parse_events
+from .health import StoreHealth
 from .ingest import Receipt, record
 from .metrics import ContextRow, GigReport, Metrics, RollupRow, combined, report, totals
 from .settings import Settings
@@ -67,10 +68,13 @@ def rank_key(order: Order, gig: str, metrics: Metrics) -> RankKey:
 class MetricsService:
     """Reads and writes for one request, at one instant `now` (epoch ms)."""
 
-    def __init__(self, store: Store, settings: Settings, now: int) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, now: int, *, health: StoreHealth | None = None
+    ) -> None:
         self.store = store
         self.settings = settings
         self.now = now
+        self.health = health
 
     def span(self, first: date | None, last: date | None, time_zone: str | None) -> Span:
         """The window asked for: whole local days `first`..`last`, else the rolling 30 days."""
@@ -172,7 +176,7 @@ class MetricsService:
         if sellers is not None and batch.events:
             known = await self.sellers_of(sorted({e.gig for e in batch.events}))
             batch = screened(batch, raw_events, seller_screen(sellers, known), self.now)
-        return await record(self.store, batch)
+        return await record(self.store, batch, self.health)
 
     async def rejections(self, limit: int) -> list[StoredRejection]:
         """The newest rejected events, newest first."""

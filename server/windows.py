@@ -138,6 +138,11 @@ def range_window(
             f"the range covers {length} days; at most {MAX_RANGE_DAYS} can be asked at once."
         )
     today = local_date(now, tz)
+    if last > today:
+        raise QueryError(
+            f"range.to {last.isoformat()} is after today ({today.isoformat()} in {tz.key}): "
+            "end the range today or earlier."
+        )
     if (today - first).days > retention_days:
         oldest = today - timedelta(days=retention_days)
         raise QueryError(

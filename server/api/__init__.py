@@ -2,42 +2,113 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.types import ExecutionResult
 
 from ..assets import Assets
+from ..health import StoreHealth
 from ..ingest import now_ms
 from ..service import MetricsService
 from ..settings import Settings
 from ..stores.base import Store
+from . import http
 from .context import Context
 from .schema import schema
 
+log = logging.getLogger("gigmetrics.graphql")
+
 
 class GigmetricsGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI app with a gigmetrics context per request."""
+    """Strawberry's ASGI app with a gigmetrics context per request, and GraphQL over HTTP
+    done by the spec (`http.py`)."""
 
-    def __init__(self, store: Store, settings: Settings, assets: Assets | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        assets: Assets | None = None,
+        health: StoreHealth | None = None,
+    ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
         self.store = store
         self.settings = settings
         self.assets = assets or Assets()
+        self.health = health
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # Our own GraphiQL build (sdk_js/graphiql): strawberry's page loads it from a CDN.
         return self.assets.page("graphiql.html")
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            media_type = http.response_media_type(request.headers.get("accept"))
+            response = http.error_response(exc.status_code, exc.reason, media_type)
+        except ClientDisconnect:
+            log.info("a /graphql client went away before its request was read whole")
+            return
+        await response(scope, receive, send)
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         assert isinstance(request, Request) and isinstance(response, Response)  # no websockets
-        service = MetricsService(self.store, self.settings, now_ms())
+        service = MetricsService(self.store, self.settings, now_ms(), health=self.health)
         return Context.build(request, response, service, self.settings)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = http.response_media_type(request.headers.get("accept"))
+        request.state.sub_response = sub_response
+        return sub_response
+
+    def parse_json(self, data: str | bytes) -> Any:
+        return http.decode_json(data)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        if request.method == "POST":
+            content_type, _ = parse_content_type(request.content_type or "")
+            if "application/json" not in content_type:
+                raise http.unsupported_content_type(content_type)
+            http.require_request_object(self.parse_json(await request.get_body()))
+        return await super().parse_http_body(request)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> Any:
+        processed = await super().process_result(request, result)
+        if http.never_executed(result):
+            # Nothing ran, so there is no data, not even null (GraphQL over HTTP).
+            processed.pop("data", None)
+            sub_response = request.state.sub_response
+            if sub_response.media_type == http.GRAPHQL_RESPONSE_JSON:
+                sub_response.status_code = 400
+        return processed
+
+    def create_response(
+        self, response_data: Any, sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == http.GRAPHQL_RESPONSE_JSON:
+            response.headers["content-type"] = http.GRAPHQL_RESPONSE_JSON
+        return response
 
 
 MAX_GRAPHQL_BODY_BYTES = 256 * 1024
@@ -84,10 +155,15 @@ class _TooLarge(Exception):
     pass
 
 
-def graphql_route(store: Store, settings: Settings, assets: Assets | None = None) -> Route:
+def graphql_route(
+    store: Store,
+    settings: Settings,
+    assets: Assets | None = None,
+    health: StoreHealth | None = None,
+) -> Route:
     """`/graphql`: POST (and GET) queries; GraphiQL on GET when `settings.graphiql`."""
     app: ASGIApp = BodyLimit(
-        GigmetricsGraphQL(store, settings, assets), MAX_GRAPHQL_BODY_BYTES
+        GigmetricsGraphQL(store, settings, assets, health), MAX_GRAPHQL_BODY_BYTES
     )
     if settings.api_origins:
         # Browser dashboards send the key in a header, never a cookie: no credentials.

@@ -13,6 +13,7 @@ from ..ingest import now_ms
 from ..keys import hash_secret, same_secret
 from ..settings import Settings
 from ..stores.base import Store
+from ..untrusted import shown
 
 log = logging.getLogger("gigmetrics.auth")
 
@@ -111,28 +112,27 @@ def require_seller(access: Access, seller: str) -> None:
     """Refuse a seller this key may not read."""
     if not access.may_read_seller(seller):
         raise Forbidden(
-            f"this API key may not read seller {seller!r}; it may read "
+            f"this API key may not read seller {shown(seller)}; it may read "
             f"{_listing(access.sellers)}."
         )
 
 
 def require_gigs(access: Access, gigs: Iterable[str], sellers: Mapping[str, str]) -> None:
-    """Refuse any gig whose seller this key may not read (`sellers`: gig → known seller)."""
+    """Refuse any gig whose seller this key may not read (`sellers`: gig → known seller).
+
+    "Another seller's gig", "a gig without a known seller" and "no such gig" get one and the
+    same refusal, after the same reads: a partner must not learn whether a gig exists or
+    whose it is.
+    """
     if access.admin:
         return
     for gig in gigs:
-        seller = sellers.get(gig)
-        if seller is None:
+        if sellers.get(gig) not in access.sellers:
             raise Forbidden(
-                f"gig {gig!r} has no known seller, so a partner key cannot read it: events "
-                "must name the gig's seller (`seller`, or data-gm-seller in the snippet) "
-                "before its metrics can be shared."
-            )
-        if seller not in access.sellers:
-            # The owner is not named: a partner must not learn whose gig it is.
-            raise Forbidden(
-                f"gig {gig!r} is not a gig of the sellers this API key may read "
-                f"({_listing(access.sellers)})."
+                f"gig {shown(gig)} is not a gig this API key may read: it reads the gigs whose "
+                f"events name one of its sellers ({_listing(access.sellers)}) as their seller. "
+                "Check the gig id, and that the gig's events name its seller "
+                "(`seller`, or data-gm-seller in the snippet)."
             )
 
 

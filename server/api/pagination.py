@@ -11,14 +11,17 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ..errors import QueryError
+from ..untrusted import shown
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
 
 _NOT_A_CURSOR = (
-    "after {cursor!r} is not a cursor of this API: pass pageInfo.endCursor (or an edge's "
+    "after {cursor} is not a cursor of this API: pass pageInfo.endCursor (or an edge's "
     "cursor) from the previous page."
 )
+# Far longer than any cursor this API makes: nothing longer is decoded at all.
+MAX_CURSOR_CHARS = 1024
 
 T = TypeVar("T")
 Key = tuple[Any, ...]
@@ -50,7 +53,7 @@ def paginate(
         try:
             start = bisect.bisect_right(keys, cursor_key)
         except TypeError:  # well-formed JSON, but not a key this list made
-            raise QueryError(_NOT_A_CURSOR.format(cursor=after)) from None
+            raise QueryError(_NOT_A_CURSOR.format(cursor=shown(after))) from None
     chosen = range(start, min(start + first, len(items)))
     return Page(
         items=[(encode_cursor(list_name, keys[i]), items[i]) for i in chosen],
@@ -68,14 +71,24 @@ def encode_cursor(list_name: str, key: Key) -> str:
 
 def decode_cursor(cursor: str, list_name: str) -> Key:
     """The sort key in `cursor`; a clear error for cursors that are not from this list."""
+    not_a_cursor = QueryError(_NOT_A_CURSOR.format(cursor=shown(cursor)))
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise not_a_cursor
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         name, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, TypeError, binascii.Error):
-        raise QueryError(_NOT_A_CURSOR.format(cursor=cursor)) from None
-    if name != list_name or not isinstance(key, list):
+    except (ValueError, TypeError, binascii.Error, RecursionError):
+        raise not_a_cursor from None
+    if not isinstance(key, list) or not all(map(_is_key_part, key)):
+        raise not_a_cursor
+    if name != list_name:
         raise QueryError(
             "after is a cursor of another list: pass pageInfo.endCursor from the same field "
             "with the same sellerId and order."
         )
     return tuple(key)
+
+
+def _is_key_part(value: Any) -> bool:
+    # The keys this API makes hold only scalars; nested JSON is someone else's making.
+    return value is None or isinstance(value, str | int | float | bool)

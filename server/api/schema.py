@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -75,12 +75,50 @@ _CODES: dict[type[BaseException], str] = {
 }
 
 
+# Messages quote the request (tokens, variable values): past this they are cut.
+MAX_MESSAGE_CHARS = 400
+
+
 def _add_code(error: GraphQLError) -> None:
     extensions = error.extensions or {}
+    if "code" in extensions:
+        return
+    code = _code(error)
+    if code is not None:
+        error.extensions = {**extensions, "code": code}
+
+
+def _code(error: GraphQLError) -> str | None:
     for kind, code in _CODES.items():
-        if isinstance(error.original_error, kind) and "code" not in extensions:
-            error.extensions = {**extensions, "code": code}
-            return
+        if isinstance(error.original_error, kind):
+            return code
+    if error.path is not None:
+        return None
+    # The request's own mistakes, named as Apollo Server and most clients know them.
+    if error.message.startswith("Variable '$"):  # its value did not fit the variable's type
+        return "BAD_USER_INPUT"
+    if error.original_error is not None:
+        return None
+    if isinstance(error, GraphQLSyntaxError):
+        return "GRAPHQL_PARSE_FAILED"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+def _shortened(error: GraphQLError) -> GraphQLError:
+    if len(error.message) <= MAX_MESSAGE_CHARS:
+        return error
+    half = MAX_MESSAGE_CHARS // 2
+    message = f"{error.message[:half]} ... (cut) ... {error.message[-half // 2 :]}"
+    # A new error: the validation cache shares the original between requests.
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions=error.extensions,
+    )
 
 
 def should_mask_error(error: GraphQLError) -> bool:
@@ -95,8 +133,10 @@ class _Schema(strawberry.Schema):
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         result = await super().execute(*args, **kwargs)
         reword_limit_errors(result)
-        for error in result.errors or ():
-            _add_code(error)
+        if result.errors:
+            result.errors = [_shortened(error) for error in result.errors]
+            for error in result.errors:
+                _add_code(error)
         return result
 
     def process_errors(

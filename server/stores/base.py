@@ -13,6 +13,10 @@ from typing import Protocol
 from ..events import Event, Rejection
 from ..metrics import ContextRow, RollupRow
 
+# Every store keeps at most this many rejected events, the newest, enforced when it writes
+# them (not by a later purge): a flood of junk cannot fill the disk.
+REJECTIONS_KEPT = 20_000
+
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
@@ -65,7 +69,8 @@ class Store(Protocol):
         """Store events exactly once (deduped by `Event.id`) and fold them into the rollups.
 
         Returns only after everything is durable: an acknowledged event is never lost, and an
-        event retried after a crash is never counted twice. Rejections are kept for inspection.
+        event retried after a crash is never counted twice. Rejections are kept for inspection,
+        at most the newest `REJECTIONS_KEPT` of them.
         """
 
     async def rollups(self, gigs: Sequence[str], start: int, end: int) -> list[RollupRow]:

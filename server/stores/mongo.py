@@ -30,15 +30,14 @@ from ..metrics import ContextRow, RollupRow, sum_spans
 from ..transitions import bucket_of
 from . import mongo_ingest
 from . import mongo_pipelines as mp
-from .base import ApiKey, IngestResult, StoredRejection
+from .base import REJECTIONS_KEPT, ApiKey, IngestResult, StoredRejection
 
 DEFAULT_DATABASE = "gigmetrics"
 DEFAULT_TIMEOUT_MS = 5_000
 # Index builds on a large existing collection may take a while; start-up still never waits
 # for ever.
 OPEN_TIMEOUT_S = 60.0
-REJECTIONS_KEPT = 100_000
-REJECTIONS_BYTES = 256 * 1024 * 1024
+REJECTIONS_BYTES = 64 * 1024 * 1024  # or REJECTIONS_KEPT documents, whichever comes first
 
 ClientFactory = Callable[[str], Any]
 
@@ -141,13 +140,19 @@ class MongoStore:
         if self._db is None:
             return False
         try:
-            with pymongo.timeout(min(self.timeout_s, 2.0)):
-                await self._db.health.update_one(
-                    {"_id": "ping"}, {"$set": {"at": mongo_ingest.now_ms()}}, upsert=True
-                )
-        except PyMongoError:
+            await self.probe_write()
+        except StoreUnavailable:
             return False
         return True
+
+    async def probe_write(self) -> None:
+        """One small majority write (the `health` collection's one document), or
+        `StoreUnavailable`: reads may work while writes do not."""
+        async with answering("take a write"):
+            with pymongo.timeout(min(self.timeout_s, 2.0)):
+                await self._live().health.update_one(
+                    {"_id": "ping"}, {"$set": {"at": mongo_ingest.now_ms()}}, upsert=True
+                )
 
     async def ingest(
         self, events: Sequence[Event], rejections: Sequence[Rejection] = ()

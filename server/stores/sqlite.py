@@ -18,19 +18,20 @@ from ..errors import StoreUnavailable
 from ..events import Event, Rejection, Surface
 from ..metrics import ContextRow, RollupRow
 from ..transitions import DAY_MS, Counts, bucket_of
-from .base import ApiKey, IngestResult, StoredRejection
+from .base import REJECTIONS_KEPT, ApiKey, IngestResult, StoredRejection
 from .sqlite_ingest import ROLLUP_COLUMNS, chunks
-from .sqlite_writer import Writer, connect
+from .sqlite_writer import Writer, connect, unavailable
 
 T = TypeVar("T")
 
-REJECTIONS_KEPT = 100_000
 COUNT_COLUMNS = ("served", "viewable", "clicks", "views", "position_sum", "position_count")
 CONTEXT_COLUMNS = ("served", "viewable", "clicks", "position_sum", "position_count")
 PURGE_CHUNK = 5_000
 KEY_COLUMNS = (
     "key_id, secret_hash, name, sellers, can_write, created, revoked, expires, last_used"
 )
+# Headroom for a few full batches: a disk that can take less is not ready.
+PROBE_BYTES = 1024 * 1024
 
 
 class SQLiteStore:
@@ -88,8 +89,17 @@ class SQLiteStore:
             return False
         try:
             return bool(await self._read(lambda c: c.execute("SELECT 1").fetchone()[0] == 1))
-        except sqlite3.Error:
+        except (sqlite3.Error, StoreUnavailable):
             return False
+
+    async def probe_write(self) -> None:
+        """Write (and drop) a row that needs new pages: what a full disk refuses first."""
+
+        def probe(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO write_probe VALUES (zeroblob(?))", (PROBE_BYTES,))
+            conn.execute("DELETE FROM write_probe")
+
+        await self._writer.call(probe)
 
     async def ingest(
         self, events: Sequence[Event], rejections: Sequence[Rejection] = ()
@@ -302,6 +312,10 @@ class SQLiteStore:
                 self._readers.append(conn)
         try:
             return query(conn)
+        except sqlite3.Error as exc:
+            if (error := unavailable(exc, "read")) is not None:
+                raise error from None
+            raise
         finally:
             with self._readers_lock:
                 self._reading -= 1

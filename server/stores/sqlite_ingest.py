@@ -22,7 +22,7 @@ from ..transitions import (
     page_view_key,
     plan,
 )
-from .base import IngestResult
+from .base import REJECTIONS_KEPT, IngestResult
 
 Batch = tuple[Sequence[Event], Sequence[Rejection]]
 
@@ -70,6 +70,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
     key_id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
     sellers TEXT NOT NULL, can_write INTEGER NOT NULL, created INTEGER NOT NULL, revoked INTEGER
 );
+CREATE TABLE IF NOT EXISTS write_probe (data BLOB);
 CREATE TABLE IF NOT EXISTS rejections (
     id INTEGER PRIMARY KEY, received INTEGER NOT NULL, idx INTEGER NOT NULL,
     reason TEXT NOT NULL, raw TEXT NOT NULL
@@ -77,6 +78,7 @@ CREATE TABLE IF NOT EXISTS rejections (
 """
 
 INSERT_REJECTION = "INSERT INTO rejections (received, idx, reason, raw) VALUES (?,?,?,?)"
+DROP_OLD_REJECTIONS = "DELETE FROM rejections WHERE id <= (SELECT max(id) FROM rejections) - ?"
 # Columns in `Event`'s field order, so the NamedTuples bind as they are (their enums are
 # str subclasses, stored as their text).
 INSERT_EVENT = (
@@ -138,10 +140,11 @@ def ingest_group(conn: sqlite3.Connection, batches: Sequence[Batch]) -> list[Ing
                 new.append(event)
                 accepted += 1
         results.append(IngestResult(accepted, len(events) - accepted))
-    conn.executemany(
-        INSERT_REJECTION,
-        [(r.received, r.index, r.reason, r.raw) for _, rejected in batches for r in rejected],
-    )
+    rejections = [(r.received, r.index, r.reason, r.raw) for _, batch in batches for r in batch]
+    if rejections:
+        conn.executemany(INSERT_REJECTION, rejections)
+        # The cap holds at every commit: ids grow by one per row, so this drops the oldest.
+        conn.execute(DROP_OLD_REJECTIONS, (REJECTIONS_KEPT,))
     if new:
         _count(conn, new)
     return results

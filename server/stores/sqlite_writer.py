@@ -162,9 +162,20 @@ def _transaction(
                 conn.execute("ROLLBACK")
         except sqlite3.Error:
             pass  # the connection already dropped the transaction
-        _resolve(jobs, exc)
+        _resolve(jobs, unavailable(exc) or exc)
         return
     _resolve(jobs, None)
+
+
+def unavailable(error: BaseException, doing: str = "write") -> StoreUnavailable | None:
+    """The `StoreUnavailable` a database-level SQLite error means, or None for other errors.
+
+    Disk full, locked, read-only, I/O error, a corrupt file: the store, not the request, is
+    at fault, and the caller may retry later. Constraint and programming errors are bugs.
+    """
+    if isinstance(error, sqlite3.OperationalError) or type(error) is sqlite3.DatabaseError:
+        return StoreUnavailable(f"the SQLite store cannot {doing} ({error}): retry later")
+    return None
 
 
 def _ingest_jobs(conn: sqlite3.Connection, jobs: list[_Job]) -> None:

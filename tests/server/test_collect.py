@@ -240,3 +240,58 @@ def test_healthz_and_readyz(client: TestClient, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(client.app.state.store, "ping", down)  # type: ignore[attr-defined]
     assert client.get("/readyz").status_code == 503
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("bad_event", "says"),
+    [
+        (b'{"id": "evt-bad-0001", "type": "view", "gig": "g-1", "pv": "p9", "ts": 1e400}',
+         "ts: "),
+        (b'{"id": "evt-bad-0001", "type": "view", "gig": "g-1", "pv": "p9", "ts": '
+         + b"9" * 10_000 + b"}", "ts: "),
+        (b'{"id": "evt-bad-0001", "type": "served", "gig": "g-1", "imp": "i9", '
+         b'"surface": "search", "position": -' + b"1" * 5000 + b', "ts": 1}', "position: "),
+        (b'{"id": "evt-bad-0001", "type": "served", "gig": "g-1", "imp": "i9", '
+         b'"surface": "search", "context": "logo \\ud800", "ts": 1}', "context: "),
+        (b'{"id": "evt-\\udfff-0001", "type": "view", "gig": "g-1", "pv": "p9", "ts": 1}',
+         "id: "),
+    ],
+)
+def test_one_unparsable_number_or_string_rejects_only_its_event(
+    client: TestClient, bad_event: bytes, says: str
+) -> None:
+    good = json.dumps(served(0)).encode()
+    body = b'{"sent_at": %d, "events": [%s, %s]}' % (now_ms(), good, bad_event)
+    response = client.post("/collect", content=body, headers={"content-type": "text/plain"})
+    assert response.status_code == 200, response.text
+    receipt = response.json()
+    assert receipt["accepted"] == 1
+    assert [r["index"] for r in receipt["rejected"]] == [1]
+    assert receipt["rejected"][0]["reason"].startswith(says)
+    assert len(receipt["rejected"][0]["reason"]) < 200
+    assert stored_served(client) == 1
+    kept = client.portal.call(client.app.state.store.rejections, 10)  # type: ignore[attr-defined,union-attr]
+    assert len(kept) == 1 and len(kept[0].raw) <= 1024
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"events": [NaN]}', b'{"events": [Infinity]}', b"[" * 5000 + b"]" * 5000,
+     b'{"events": [], "x": "\xff"}'],
+)
+def test_bodies_that_are_not_json_stay_400(client: TestClient, body: bytes) -> None:
+    response = client.post("/collect", content=body, headers={"content-type": "text/plain"})
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["error"]
+
+
+@pytest.mark.parametrize("sent_at", [b"1e20", b"1e400", b"-1" + b"0" * 30])
+def test_sent_at_out_of_range_says_what_range_is_accepted(
+    client: TestClient, sent_at: bytes
+) -> None:
+    body = b'{"sent_at": %s, "events": []}' % sent_at
+    response = client.post("/collect", content=body, headers={"content-type": "text/plain"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert "not a number" not in error
+    assert "10^15" in error and "epoch milliseconds" in error

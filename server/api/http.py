@@ -1,0 +1,106 @@
+"""GraphQL over HTTP: what a request body must be, and which media type and status answer it.
+
+The GraphQL-over-HTTP spec: a client that accepts `application/graphql-response+json` gets
+it, and then a request that never executed (a parse, validation or variable error) is a
+`400` without a `data` entry; `application/json` clients keep getting `200`. A body that is
+not a GraphQL request is a `4xx` whose message says what is wrong, in either media type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from cross_web import HTTPException
+from graphql import GraphQLError
+from starlette.responses import Response
+from strawberry.types import ExecutionResult
+
+from ..untrusted import json_kind, shown
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+APPLICATION_JSON = "application/json"
+_HOW = 'send a JSON object like {"query": "{ viewer { isAdmin } }", "variables": {}}'
+
+
+def response_media_type(accept: str | None) -> str:
+    """The media type to answer with: graphql-response+json when the client prefers it."""
+    best, best_q = APPLICATION_JSON, 0.0
+    for media_range in (accept or "").split(","):
+        kind, *params = (part.strip() for part in media_range.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        kind = kind.lower()
+        # On a tie application/json wins: it is what older clients understand.
+        if kind == GRAPHQL_RESPONSE_JSON and q > best_q:
+            best, best_q = GRAPHQL_RESPONSE_JSON, q
+        elif kind in (APPLICATION_JSON, "application/*", "*/*") and q >= best_q and q > 0:
+            best, best_q = APPLICATION_JSON, q
+    return best
+
+
+def decode_json(data: str | bytes) -> Any:
+    """A request body or a GET parameter as JSON; `HTTPException(400)` saying what is wrong."""
+    if isinstance(data, bytes):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise HTTPException(
+                400, f"the body is not UTF-8 text (byte {exc.start} is not): {_HOW}"
+            ) from None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise HTTPException(400, f"the body is not valid JSON ({exc}): {_HOW}") from None
+
+
+def require_request_object(data: Any) -> None:
+    """Refuse a JSON body that is not a GraphQL request object."""
+    if isinstance(data, list):
+        raise HTTPException(400, f"batched requests (a JSON list) are not accepted: {_HOW}")
+    if not isinstance(data, dict):
+        raise HTTPException(400, f"the body is {json_kind(data)}, not a request: {_HOW}")
+    if not isinstance(data.get("query"), str):
+        raise HTTPException(
+            400, f'"query" must be the GraphQL document as a string, not '
+            f"{json_kind(data.get('query'))}: {_HOW}"
+        )
+    operation = data.get("operationName")
+    if operation is not None and not isinstance(operation, str):
+        raise HTTPException(400, f'"operationName" must be a string, not {json_kind(operation)}')
+
+
+def unsupported_content_type(content_type: str) -> HTTPException:
+    """The refusal of a POST body that is not JSON."""
+    return HTTPException(
+        415, f"content type {shown(content_type or 'none')} is not accepted: send the request as "
+        f"application/json ({_HOW})"
+    )
+
+
+def never_executed(result: ExecutionResult) -> bool:
+    """True for a request refused before execution (parse, validation, variables, limits):
+    its errors point at the document, never at a field's path."""
+    return result.data is None and bool(result.errors) and all(
+        isinstance(error, GraphQLError) and error.path is None for error in result.errors or ()
+    )
+
+
+def error_response(status: int, message: str, media_type: str) -> Response:
+    """A request-level error as a GraphQL response body."""
+    body = {"errors": [{"message": message, "extensions": {"code": _STATUS_CODES.get(status,
+                                                                                   "BAD_REQUEST")}}]}
+    return Response(orjson.dumps(body), status_code=status, media_type=media_type)
+
+
+_STATUS_CODES = {
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
