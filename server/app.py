@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from .api import graphql_route
@@ -17,6 +18,8 @@ from .demo import demo_routes
 from .events import DAY_MS
 from .health import StoreHealth, health_routes
 from .ingest import now_ms
+from .observability import metrics_route
+from .request_log import RequestLog, configure_logging
 from .sdk import sdk_route
 from .settings import Settings
 from .stores import open_store
@@ -57,13 +60,23 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         *asset_routes(assets),
         *health_routes(health),
     ]
+    if settings.metrics == "main":
+        routes.append(metrics_route(settings.admin_key))
     if settings.demo:
         routes.extend(demo_routes(settings))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestLog)])
     app.state.settings = settings
     app.state.store = store
     app.state.health = health
     return app
+
+
+def app_from_env() -> Starlette:
+    """The app of a worker process started by `gigmetrics serve --workers N` (uvicorn imports
+    it by name in each worker), with logging set up as the command line asked."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)
 
 
 async def purge_once(store: Store, settings: Settings, now: int) -> None:

@@ -6,7 +6,8 @@
     ├── PayloadTooLarge      a /collect body over the 64 KiB limit
     ├── QueryError           a GraphQL argument is wrong (bad range, unknown time zone, ...)
     ├── AuthError            no key, an unknown key, or a key without the right
-    └── StoreUnavailable     the store does not answer
+    ├── StoreUnavailable     the store does not answer (or cannot be opened)
+    └── CommandError         a `gigmetrics` command cannot do what it was asked
 
 Each message says what is wrong and, where it can, how to fix it.
 """
@@ -38,3 +39,7 @@ class AuthError(GigmetricsError):
 
 class StoreUnavailable(GigmetricsError):
     """The store did not answer."""
+
+
+class CommandError(GigmetricsError):
+    """A `gigmetrics` command cannot do what it was asked (a port in use, no database...)."""

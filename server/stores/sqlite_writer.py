@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from ..errors import StoreUnavailable
 from ..events import Event, Rejection
+from ..observability import STORE_GROUP_SIZE
 from .base import IngestResult
 from .sqlite_ingest import create_schema, ingest_group
 
@@ -137,6 +138,7 @@ class Writer:
                 ingests = [j for j in group if j.call is None]
                 if ingests:
                     _transaction(conn, ingests, _ingest_jobs)
+                    STORE_GROUP_SIZE.observe(len(ingests))
                 for j in group:
                     if j.call is not None:
                         _transaction(conn, [j], _call_job)
