@@ -90,9 +90,7 @@ async def record(
     if health is not None:
         health.write_worked()
     STORE_WRITE_SECONDS.observe(time.perf_counter() - started)
-    # The automated flag comes with the request (crawler, webdriver), so a batch shares it.
-    automated = bool(batch.events) and batch.events[0].automated
-    count_events(result.accepted, result.duplicates, len(batch.rejections), automated=automated)
+    count_events(result.accepted, result.duplicates, len(batch.rejections), result.invalid)
     return Receipt(
         accepted=result.accepted,
         duplicates=result.duplicates,

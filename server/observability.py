@@ -53,7 +53,7 @@ if os.environ.get(MULTIPROC_ENV):
 EVENTS = Counter(
     "gigmetrics_events",
     "Events received, by outcome: accepted (stored and counted), duplicate (already stored), "
-    "rejected (refused by validation), invalid (stored but never counted: automated traffic).",
+    "rejected (refused by validation), invalid (stored but never counted: invalid traffic).",
     ["outcome"],
 )
 # One child per outcome, made now: every outcome shows 0 from the start, and the hot path
@@ -91,9 +91,10 @@ LIVE_SUBSCRIPTIONS = Gauge(
 )
 
 
-def count_events(accepted: int, duplicates: int, rejected: int, *, automated: bool) -> None:
-    """Count one ingested batch (a batch is automated as a whole: crawler or webdriver)."""
-    for outcome, count in (("invalid" if automated else "accepted", accepted),
+def count_events(accepted: int, duplicates: int, rejected: int, invalid: int) -> None:
+    """Count one ingested batch; `invalid` of the `accepted` were stored as invalid traffic
+    (crawlers, automation, over-rate, bad signatures, replays...): never counted."""
+    for outcome, count in (("accepted", accepted - invalid), ("invalid", invalid),
                            ("duplicate", duplicates), ("rejected", rejected)):
         if count:
             _EVENTS_BY_OUTCOME[outcome].inc(count)

@@ -296,6 +296,11 @@ def plan(
 InvalidKey = tuple[str, int, str]  # (gig, bucket, reason)
 
 
+def count_invalid(events: Iterable[Event], judged: dict[str, str]) -> int:
+    """How many of these stored events are invalid traffic (as `invalid_delta` files them)."""
+    return sum(1 for e in events if e.invalid or e.automated or e.id in judged)
+
+
 def invalid_delta(events: Iterable[Event], judged: dict[str, str]) -> dict[InvalidKey, int]:
     """How many invalid events each (gig, 15-minute bucket, reason) gets: those invalid at
     the edge, and those `plan` judged (event id -> reason)."""

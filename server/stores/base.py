@@ -25,6 +25,8 @@ class IngestResult:
 
     accepted: int
     duplicates: int
+    # Of the accepted, how many were stored as invalid traffic (never counted).
+    invalid: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ from ..transitions import (
     ImpressionState,
     bound_contexts,
     bucket_of,
+    count_invalid,
     impression_key,
     invalid_delta,
     page_view_key,
@@ -124,14 +125,14 @@ async def write_batch(
         if event.id not in stored:  # also catches the same id twice in this batch
             stored.add(event.id)
             new.append(event)
-    if new:
-        await _count(db, session, new, received, slot)
-    return IngestResult(len(new), len(events) - len(new))
+    judged = await _count(db, session, new, received, slot) if new else {}
+    return IngestResult(len(new), len(events) - len(new), count_invalid(new, judged))
 
 
 async def _count(
     db: Database, session: Session, new: list[Event], received: int, slot: int
-) -> None:
+) -> dict[str, str]:
+    """Write and count new events; returns the ones `plan` judged invalid (id -> reason)."""
     counted = [e for e in new if not e.automated and e.invalid is None]
     impressions = await _impressions(
         db, {impression_key(e) for e in counted if e.type is not EventType.VIEW}, session
@@ -228,6 +229,7 @@ async def _count(
             [UpdateOne(*mp.rollup_increment(k, c, slot), upsert=True) for k, c in delta.items()],
             session=session,
         )
+    return judged
 
 
 async def _ids(collection: Any, ids: Iterable[str], session: Session) -> set[str]:

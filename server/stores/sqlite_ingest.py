@@ -18,6 +18,7 @@ from ..transitions import (
     ImpressionState,
     bound_contexts,
     bucket_of,
+    count_invalid,
     impression_key,
     invalid_delta,
     page_view_key,
@@ -156,26 +157,29 @@ def ingest_group(conn: sqlite3.Connection, batches: Sequence[Batch]) -> list[Ing
     ids = {e.id for events, _ in batches for e in events}
     seen = set(select_column(conn, "SELECT id FROM events WHERE id IN ({marks})", ids))
     new: list[Event] = []
-    results = []
+    new_of_batch: list[list[Event]] = []
     for events, _ in batches:
-        accepted = 0
+        fresh = []
         for event in events:
             if event.id not in seen:  # also catches the same id twice in this group
                 seen.add(event.id)
-                new.append(event)
-                accepted += 1
-        results.append(IngestResult(accepted, len(events) - accepted))
+                fresh.append(event)
+        new += fresh
+        new_of_batch.append(fresh)
     rejections = [(r.received, r.index, r.reason, r.raw) for _, batch in batches for r in batch]
     if rejections:
         conn.executemany(INSERT_REJECTION, rejections)
         # The cap holds at every commit: ids grow by one per row, so this drops the oldest.
         conn.execute(DROP_OLD_REJECTIONS, (REJECTIONS_KEPT,))
-    if new:
-        _count(conn, new)
-    return results
+    judged = _count(conn, new) if new else {}
+    return [
+        IngestResult(len(fresh), len(events) - len(fresh), count_invalid(fresh, judged))
+        for fresh, (events, _) in zip(new_of_batch, batches, strict=True)
+    ]
 
 
-def _count(conn: sqlite3.Connection, new: list[Event]) -> None:
+def _count(conn: sqlite3.Connection, new: list[Event]) -> dict[str, str]:
+    """Store and count new events; returns the ones `plan` judged invalid (id -> reason)."""
     counted = [e for e in new if not e.automated and e.invalid is None]
     impressions = _load_impressions(
         conn, {impression_key(e) for e in counted if e.type is not EventType.VIEW}
@@ -237,6 +241,7 @@ def _count(conn: sqlite3.Connection, new: list[Event]) -> None:
         ],
     )
     _own(conn, new)
+    return judged
 
 
 def _event_row(event: Event, judged: dict[str, str]) -> tuple[Any, ...]:

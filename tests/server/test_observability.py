@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.observability import may_read, serve_metrics_port
 from server.settings import Settings
+from server.traffic import TrafficLimits
 
 from .conftest import ADMIN_KEY, REPO, ServerProcess, free_port
 
@@ -138,7 +139,7 @@ def test_metrics_can_be_off_or_on_a_port_of_their_own(tmp_path: Path) -> None:
 WORKER = """
 import sys
 from server.observability import count_events, exposition
-count_events(int(sys.argv[1]), 1, 0, automated=False)
+count_events(int(sys.argv[1]), 1, 0, 0)
 """
 
 
@@ -171,4 +172,21 @@ def test_a_fresh_server_counts_exactly_what_it_was_sent(server_process: ServerPr
     assert page.status_code == 200
     assert events_total(page.text) == {
         "accepted": 25, "duplicate": 20, "rejected": 1, "invalid": 7,
+    }
+
+
+def test_events_judged_invalid_are_counted_as_invalid_not_accepted(tmp_path: Path) -> None:
+    # Over-rate is decided per event at the edge, not per request like a crawler.
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/limits.db", admin_key=ADMIN_KEY,
+                        demo=False, rate_limits=TrafficLimits.parse("pv=2/minute"))
+    with TestClient(create_app(settings), client=LOOPBACK,
+                    headers={"user-agent": BROWSER_UA}) as client:
+        before = events_total(client.get("/metrics").text)
+        body = beacon("mtr-rate", 5)
+        for event in body["events"]:  # type: ignore[attr-defined]
+            event["pv"] = "p-one"  # one page view, past its 2 a minute
+        assert client.post("/collect", content=json.dumps(body)).json()["accepted"] == 5
+        after = events_total(client.get("/metrics").text)
+    assert {k: after[k] - before[k] for k in after} == {
+        "accepted": 2, "duplicate": 0, "rejected": 0, "invalid": 3,
     }

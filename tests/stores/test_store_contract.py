@@ -134,7 +134,7 @@ async def test_view_counted_once_per_page_view(store: Store) -> None:
 async def test_automated_events_stored_not_counted(store: Store) -> None:
     bots = [served("i-1", automated=True), click("i-1", automated=True)]
     bots.append(view("p-1", automated=True))
-    assert await store.ingest(bots) == IngestResult(accepted=3, duplicates=0)
+    assert await store.ingest(bots) == IngestResult(accepted=3, duplicates=0, invalid=3)
     assert await store.ingest(bots) == IngestResult(accepted=0, duplicates=3)
     assert await rows(store) == {}
     # The bot's impression and page view were never opened: real events still count.
@@ -307,7 +307,7 @@ async def test_trusted_sources_set_and_move_owners(store: Store) -> None:
 async def test_invalid_traffic_is_stored_never_counted_and_summed_per_reason(
     store: Store,
 ) -> None:
-    await store.ingest(
+    result = await store.ingest(
         [
             served("i-1", invalid="crawler"),
             served("i-2", invalid="crawler", ts=T0 + B),
@@ -316,6 +316,7 @@ async def test_invalid_traffic_is_stored_never_counted_and_summed_per_reason(
             served("i-4"),
         ]
     )
+    assert result == IngestResult(accepted=5, duplicates=0, invalid=4)
     assert await rows(store) == {("g-1", T0, SEARCH): (1, 0, 0, 0, 0, 0)}
     assert await store.invalid_totals(["g-1", "g-2"], T0, T0 + 2 * B) == [
         InvalidRow("g-1", "crawler", 2),
@@ -332,10 +333,12 @@ async def test_a_signed_tile_backs_one_impression_each_type_once(store: Store) -
     tile = {"render": "nonce1.3", "trust": MOVE}
     await store.ingest([served("i-1", **tile), viewable("i-1", **tile)])
     # The same signed tile replayed under fresh impression ids counts nothing.
-    await store.ingest([served("i-2", **tile), click("i-2", **tile, ts=T0 + 1)])
+    replayed = await store.ingest([served("i-2", **tile), click("i-2", **tile, ts=T0 + 1)])
+    # Judged in the store's transaction, and reported like the edge's verdicts.
+    assert replayed == IngestResult(accepted=2, duplicates=0, invalid=2)
     await store.ingest([click("i-1", **tile, ts=T0 + 2)])
     page = {"render": "nonce2.0", "trust": MOVE}
-    await store.ingest([view("p-1", **page), view("p-2", **page)])
+    assert await store.ingest([view("p-1", **page), view("p-2", **page)]) == IngestResult(2, 0, 1)
     assert await rows(store) == {
         ("g-1", T0, SEARCH): (1, 1, 1, 0, 0, 0),
         ("g-1", T0, OTHER): (0, 0, 0, 1, 0, 0),
