@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
-from .api import graphql_route
+from .api import graphql_routes
 from .assets import Assets, asset_routes
 from .collect import Collector
 from .demo import demo_routes
 from .events import DAY_MS
 from .health import StoreHealth, health_routes
 from .ingest import now_ms
+from .live import LiveUpdates
 from .sdk import sdk_route
 from .settings import Settings
 from .stores import open_store
@@ -44,15 +45,21 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await purger
+            await live.close()
             await store.close()
 
     health = StoreHealth(store)
     collector = Collector(store, settings, health)
     assets = Assets()
+    live = LiveUpdates(
+        store,
+        max_per_key=settings.live_max_per_key,
+        max_total=settings.live_max_subscriptions,
+    )
     routes: list[BaseRoute] = [
         # A bound method, so Starlette wraps it as a request handler (an instance is ASGI).
         Route("/collect", collector.__call__, methods=["POST", "OPTIONS"]),
-        graphql_route(store, settings, assets, health),
+        *graphql_routes(store, settings, assets, health, live),
         sdk_route(),
         *asset_routes(assets),
         *health_routes(health),
@@ -63,6 +70,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.settings = settings
     app.state.store = store
     app.state.health = health
+    app.state.live = live
     return app
 
 

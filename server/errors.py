@@ -6,10 +6,13 @@
     ├── PayloadTooLarge      a /collect body over the 64 KiB limit
     ├── QueryError           a GraphQL argument is wrong (bad range, unknown time zone, ...)
     ├── AuthError            no key, an unknown key, or a key without the right
+    ├── TooManySubscriptions a cap on live subscriptions (per key, per process) is reached
     └── StoreUnavailable     the store does not answer
 
 Each message says what is wrong and, where it can, how to fix it.
 """
+
+from typing import ClassVar
 
 
 class GigmetricsError(Exception):
@@ -34,6 +37,12 @@ class QueryError(GigmetricsError):
 
 class AuthError(GigmetricsError):
     """The request's key may not do what it asks."""
+
+
+class TooManySubscriptions(GigmetricsError):
+    """A cap on live subscriptions was reached."""
+
+    extensions: ClassVar[dict[str, str]] = {"code": "TOO_MANY_SUBSCRIPTIONS"}
 
 
 class StoreUnavailable(GigmetricsError):

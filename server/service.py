@@ -17,7 +17,7 @@ from .health import StoreHealth
 from .ingest import Receipt, record
 from .metrics import ContextRow, GigReport, Metrics, RollupRow, combined, report, totals
 from .settings import Settings
-from .stores.base import Store, StoredRejection
+from .stores.base import DeletedData, Store, StoredRejection
 from .untrusted import raw_copy
 from .windows import Window, previous_window, range_window, rolling_window
 
@@ -177,6 +177,16 @@ class MetricsService:
             known = await self.sellers_of(sorted({e.gig for e in batch.events}))
             batch = screened(batch, raw_events, seller_screen(sellers, known), self.now)
         return await record(self.store, batch, self.health)
+
+    async def delete_gig(self, gig: str) -> DeletedData:
+        """Delete everything of one gig (its events arriving later count again, as new)."""
+        return await self.store.delete_data([gig])
+
+    async def delete_seller(self, seller: str) -> DeletedData:
+        """Delete everything of the gigs a seller owns, and raw events and rejections that
+        name the seller."""
+        gigs = await self.store.gigs_of_sellers([seller])
+        return await self.store.delete_data(gigs, seller=seller)
 
     async def rejections(self, limit: int) -> list[StoredRejection]:
         """The newest rejected events, newest first."""

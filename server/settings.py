@@ -26,6 +26,8 @@ class Settings:
     bucket_retention_days: int = 400
     click_surfaces: frozenset[Surface] = field(default=CLICK_SURFACES_DEFAULT)
     max_backdate_days: int = 7
+    live_max_per_key: int = 20
+    live_max_subscriptions: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +45,10 @@ class Settings:
             raw_retention_days=raw_days,
             bucket_retention_days=bucket_days,
             click_surfaces=_surfaces(env),
+            live_max_per_key=_int(env, "GIGMETRICS_LIVE_MAX_PER_KEY", 20, minimum=1),
+            live_max_subscriptions=_int(
+                env, "GIGMETRICS_LIVE_MAX_SUBSCRIPTIONS", 1000, minimum=1
+            ),
         )
 
 

@@ -33,6 +33,7 @@ class ServerProcess:
     log_path: Path
     port: int = field(default_factory=free_port)
     workers: int = 1
+    env: dict[str, str] = field(default_factory=dict)  # extra GIGMETRICS_* settings
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -44,6 +45,7 @@ class ServerProcess:
             **os.environ,
             "GIGMETRICS_DATABASE_URL": self.database_url,
             "GIGMETRICS_ADMIN_KEY": ADMIN_KEY,
+            **self.env,
         }
         log = self.log_path
         with log.open("ab") as err:
