@@ -1,4 +1,4 @@
-"""The `gigmetrics` command: serve, schema, keys."""
+"""The `gigmetrics` command: serve, schema, keys, delete."""
 
 from __future__ import annotations
 
@@ -6,16 +6,18 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from .errors import GigmetricsError
 from .ingest import now_ms
 from .keys import new_key
 from .settings import Settings
-from .stores import open_store
-from .stores.base import Store
+from .stores import SQLiteStore, open_store
+from .stores.base import DeletedData, Store
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,6 +70,21 @@ def _parser() -> argparse.ArgumentParser:
     revoke = key_commands.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("key_id")
     revoke.set_defaults(run=_keys_revoke)
+
+    delete = commands.add_parser(
+        "delete",
+        help="delete everything stored of one gig or one seller (asks for --yes)",
+        description="Delete a gig's or a seller's events, impressions, page views, rollups, "
+        "contexts, rejected events naming it and gig records from the store of "
+        "GIGMETRICS_DATABASE_URL. Events of it that arrive later count again, as new data.",
+    )
+    target = delete.add_mutually_exclusive_group(required=True)
+    target.add_argument("--gig", help="the gig id")
+    target.add_argument(
+        "--seller", help="the seller id: every gig it owns, and events naming the seller"
+    )
+    delete.add_argument("--yes", action="store_true", help="delete (without it: only say what)")
+    delete.set_defaults(run=_delete)
     return parser
 
 
@@ -188,6 +205,47 @@ async def _keys_revoke(store: Store, args: argparse.Namespace) -> int:
         return 1
     print(f"revoked {args.key_id}")
     return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    url = Settings.from_env().database_url
+    store: Store = open_store(url)
+    if isinstance(store, SQLiteStore) and not os.path.exists(store.path):
+        print(f"gigmetrics: there is no database at {os.path.abspath(store.path)} "
+              f"(GIGMETRICS_DATABASE_URL={url}): nothing to delete. Run the command where "
+              "the server runs, or set GIGMETRICS_DATABASE_URL to its database.",
+              file=sys.stderr)
+        return 2
+    print(f"store: {shown_url(url)}", file=sys.stderr)
+
+    async def run() -> int:
+        await store.open()
+        try:
+            gigs = [args.gig] if args.gig else await store.gigs_of_sellers([args.seller])
+            what = (f"gig {args.gig!r}" if args.gig else
+                    f"seller {args.seller!r} ({len(gigs)} gigs: {', '.join(gigs[:5])}"
+                    f"{', ...' if len(gigs) > 5 else ''})")
+            if not args.yes:
+                print(f"This deletes everything stored of {what}. It cannot be undone: run "
+                      "again with --yes to delete.", file=sys.stderr)
+                return 1
+            deleted: DeletedData = await store.delete_data(gigs, seller=args.seller)
+            print(json.dumps(asdict(deleted), indent=2))
+            print(f"deleted everything stored of {what}", file=sys.stderr)
+            return 0
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def shown_url(url: str) -> str:
+    """A database URL without its password."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from typing import Any
 
 from ..events import Event, Surface
 from ..metrics import ContextRow, RollupRow
-from ..untrusted import raw_copy
 from ..transitions import (
     DAY_MS,
     ContextKey,
@@ -23,6 +22,7 @@ from ..transitions import (
     RollupKey,
     latest_sellers,
 )
+from ..untrusted import raw_copy
 
 Document = dict[str, Any]
 Pipeline = list[Document]
