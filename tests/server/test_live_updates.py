@@ -157,6 +157,18 @@ async def test_subscription_needs_a_key_that_may_read_the_gig(
 
     async with subscribed(server_process, "g-mine", secret) as updates:
         assert (await next_update(updates))["servedImpressions"] == 1
+        # Access is checked again on every update: a revoked key hears no more.
+        store = open_store(server_process.database_url)
+        await store.open()
+        try:
+            await store.revoke_key(record.key_id, int(time.time() * 1000))
+        finally:
+            await store.close()
+        await beacon(server_process, served("g-mine", seller="s-mine"))
+        with pytest.raises(TransportQueryError) as revoked:
+            await next_update(updates, within=LATENCY_LIMIT_S)
+        assert revoked.value.errors is not None
+        assert "revoked" in revoked.value.errors[0]["message"]
 
 
 async def test_caps_per_key_and_per_process_refuse_with_a_clear_error(
