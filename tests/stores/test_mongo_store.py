@@ -135,13 +135,14 @@ async def test_a_stalled_ingest_and_a_late_retry_through_another_server_count_on
 ) -> None:
     """Issue 6, race 1: an ingest stalls mid-batch (between its impression writes and its
     rollup increments), the client gives up and retries through another server more than
-    10 s later, then the stalled write lands. Counted once, not twice."""
+    10 s later (the old recovery's grace), and the stalled write lands only after that retry
+    is done. Counted once, not twice (the old store counted (2, 2, 2) here)."""
     stalled = await open_stores(FLAKY, timeoutMS="30000")
     other = await open_stores("gm-other")
     events = batch()
     fail_points.fail_point(
         {"times": 1}, failCommands=["update"], appName=FLAKY,
-        blockConnection=True, blockTimeMS=11_000,
+        blockConnection=True, blockTimeMS=13_000,
     )
     first = asyncio.create_task(stalled.ingest(events))
     await asyncio.sleep(10.5)
