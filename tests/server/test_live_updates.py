@@ -122,7 +122,8 @@ async def test_beacon_to_one_process_reaches_a_subscriber_on_another(
                 latencies.append(time.monotonic() - sent)
                 assert update["servedImpressions"] == n
                 await asyncio.sleep(0.3)  # past the coalescing interval: one update each
-        print(f"beacon on one process -> subscriber on another: max {max(latencies):.3f} s")
+        print("beacon on one process -> subscriber on another:",
+              ", ".join(f"{s:.3f}" for s in latencies), "s")
         assert max(latencies) < LATENCY_LIMIT_S
     finally:
         one.stop()
