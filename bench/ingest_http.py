@@ -1,6 +1,7 @@
 """Benchmark: end-to-end ingest through HTTP on the embedded store vs a parse-only floor.
 
     python bench/ingest_http.py [--seconds 10] [--connections 32] [--store sqlite|mongo]
+                                [--log-level info]
 
 `--store mongo` stores into a MongoDB-wire server instead: `--mongodb-url URL`, or else a
 SecantusDB started from `.venv-secantus` (scripts/install). That figure describes the
@@ -94,6 +95,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--store", choices=("sqlite", "mongo"), default="sqlite")
     parser.add_argument("--mongodb-url", default="")
+    parser.add_argument("--log-level", default="warning",
+                        help="of the /collect server: info writes one line per request")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -117,7 +120,7 @@ def main() -> None:
                                          "--port", str(validate_port), *uvicorn_flags],
                             env, validate_port, args.seconds, args.connections)
         ingest = measure("collect", [sys.executable, "-m", "server", "serve", "--port",
-                                     str(collect_port), "--log-level", "warning"],
+                                     str(collect_port), "--log-level", args.log_level],
                          env, collect_port, args.seconds, args.connections)
         db_mb = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file()) / 1e6
         if wire is not None:

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from .api import graphql_routes
@@ -18,6 +19,8 @@ from .events import DAY_MS
 from .health import StoreHealth, health_routes
 from .ingest import now_ms
 from .live import LiveUpdates
+from .observability import LIVE_SUBSCRIPTIONS, metrics_route
+from .request_log import RequestLog, configure_logging
 from .sdk import sdk_route
 from .settings import Settings
 from .stores import open_store
@@ -55,6 +58,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         store,
         max_per_key=settings.live_max_per_key,
         max_total=settings.live_max_subscriptions,
+        on_count=LIVE_SUBSCRIPTIONS.set,
     )
     routes: list[BaseRoute] = [
         # A bound method, so Starlette wraps it as a request handler (an instance is ASGI).
@@ -64,14 +68,24 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         *asset_routes(assets),
         *health_routes(health),
     ]
+    if settings.metrics == "main":
+        routes.append(metrics_route(settings.admin_key))
     if settings.demo:
         routes.extend(demo_routes(settings))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestLog)])
     app.state.settings = settings
     app.state.store = store
     app.state.health = health
     app.state.live = live
     return app
+
+
+def app_from_env() -> Starlette:
+    """The app of a worker process started by `gigmetrics serve --workers N` (uvicorn imports
+    it by name in each worker), with logging set up as the command line asked."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)
 
 
 async def purge_once(store: Store, settings: Settings, now: int) -> None:

@@ -7,7 +7,8 @@
     ├── QueryError           a GraphQL argument is wrong (bad range, unknown time zone, ...)
     ├── AuthError            no key, an unknown key, or a key without the right
     ├── TooManySubscriptions a cap on live subscriptions (per key, per process) is reached
-    └── StoreUnavailable     the store does not answer
+    ├── StoreUnavailable     the store does not answer (or cannot be opened)
+    └── CommandError         a `gigmetrics` command cannot do what it was asked
 
 Each message says what is wrong and, where it can, how to fix it.
 """
@@ -47,3 +48,7 @@ class TooManySubscriptions(GigmetricsError):
 
 class StoreUnavailable(GigmetricsError):
     """The store did not answer."""
+
+
+class CommandError(GigmetricsError):
+    """A `gigmetrics` command cannot do what it was asked (a port in use, no database...)."""

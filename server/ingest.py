@@ -12,6 +12,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from .errors import StoreUnavailable
 from .events import Batch, Rejection
+from .observability import STORE_WRITE_SECONDS, count_events
 from .stores.base import Store
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ async def record(
     `sampler` thins the rejections that are stored during a flood.
     """
     stored = batch if sampler is None else replace(batch, rejections=sampler.kept(batch.rejections))
+    started = time.perf_counter()
     try:
         result = await store.ingest(stored.events, stored.rejections)
     except StoreUnavailable as exc:
@@ -87,6 +89,10 @@ async def record(
         raise
     if health is not None:
         health.write_worked()
+    STORE_WRITE_SECONDS.observe(time.perf_counter() - started)
+    # The automated flag comes with the request (crawler, webdriver), so a batch shares it.
+    automated = bool(batch.events) and batch.events[0].automated
+    count_events(result.accepted, result.duplicates, len(batch.rejections), automated=automated)
     return Receipt(
         accepted=result.accepted,
         duplicates=result.duplicates,

@@ -22,7 +22,7 @@ def same_secret(given: str, expected: str) -> bool:
 
 
 def new_key(
-    name: str, sellers: tuple[str, ...], *, can_write: bool, now: int
+    name: str, sellers: tuple[str, ...], *, can_write: bool, now: int, expires: int | None = None
 ) -> tuple[ApiKey, str]:
     """A new key record and its secret; the secret is shown once and never stored."""
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
@@ -33,5 +33,6 @@ def new_key(
         sellers=sellers,
         can_write=can_write,
         created=now,
+        expires=expires,
     )
     return record, secret

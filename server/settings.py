@@ -3,13 +3,46 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import SettingsError
 from .events import CLICK_SURFACES_DEFAULT, Surface
 
 DEFAULT_DATABASE_URL = "sqlite:///gigmetrics.db"
+
+# Every setting with its default and meaning: `gigmetrics --help` prints this, and a test
+# checks that the README mentions no other.
+DOCUMENTED: tuple[tuple[str, str, str], ...] = (
+    ("GIGMETRICS_DATABASE_URL", DEFAULT_DATABASE_URL,
+     "sqlite:///path/file.db (relative to the working directory; the folder must exist) "
+     "or mongodb://host/dbname, mongodb+srv://..."),
+    ("GIGMETRICS_ALLOWED_ORIGINS", "*",
+     "comma-separated origins whose pages may send beacons, e.g. https://shop.example.com"),
+    ("GIGMETRICS_API_ORIGINS", "(none)",
+     "comma-separated origins of browser dashboards that may call /graphql"),
+    ("GIGMETRICS_ADMIN_KEY", "(unset)", "the key that reads and writes everything"),
+    ("GIGMETRICS_GRAPHIQL", "true", "serve GraphiQL on GET /graphql"),
+    ("GIGMETRICS_DEMO", "true", "serve the demo pages"),
+    ("GIGMETRICS_CLICK_SURFACES", "search,category", "surfaces whose clicks are `clicks`"),
+    ("GIGMETRICS_RAW_RETENTION_DAYS", "35", "days raw events are kept (at least 8)"),
+    ("GIGMETRICS_BUCKET_RETENTION_DAYS", "400",
+     "days 15-minute rollups are kept (at least 90)"),
+    ("GIGMETRICS_METRICS", "main",
+     "Prometheus /metrics: off, main (on the server's port) or [HOST:]PORT of its own "
+     "(host 127.0.0.1 unless given); loopback scrapes need no key, others the admin key"),
+    ("GIGMETRICS_LOG_FORMAT", "plain", "one line per request: plain or json"),
+    ("GIGMETRICS_LOG_LEVEL", "info",
+     "debug, info (a line per request), warning, error or critical; --log-level sets it"),
+    ("GIGMETRICS_LIVE_MAX_PER_KEY", "20",
+     "live subscriptions one API key may hold open on one server process (at least 1)"),
+    ("GIGMETRICS_LIVE_MAX_SUBSCRIPTIONS", "1000",
+     "live subscriptions one server process holds at most (at least 1)"),
+)
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 @dataclass(frozen=True)
@@ -28,6 +61,10 @@ class Settings:
     max_backdate_days: int = 7
     live_max_per_key: int = 20
     live_max_subscriptions: int = 1000
+    metrics: str = "main"  # off | main | port (then metrics_address)
+    metrics_address: tuple[str, int] | None = None
+    log_format: str = "plain"
+    log_level: str = "info"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +86,9 @@ class Settings:
             live_max_subscriptions=_int(
                 env, "GIGMETRICS_LIVE_MAX_SUBSCRIPTIONS", 1000, minimum=1
             ),
+            **_metrics(env),
+            log_format=_choice(env, "GIGMETRICS_LOG_FORMAT", "plain", ("plain", "json")),
+            log_level=_choice(env, "GIGMETRICS_LOG_LEVEL", "info", LOG_LEVELS),
         )
 
 
@@ -64,14 +104,74 @@ def _database_url(env: Mapping[str, str]) -> str:
 
 def _origins(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
     raw = env.get(name, default)
-    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
-    for origin in origins:
-        if origin != "*" and not origin.startswith(("http://", "https://")):
-            raise SettingsError(
-                f"{name} has {origin!r}: each origin must look like "
-                "https://shop.example.com (scheme and host, no path), or be *."
-            )
-    return origins or tuple(o for o in (default,) if o)
+    if raw.strip() == "":
+        return tuple(o for o in (default,) if o)
+    if ";" in raw or any(" " in part.strip() for part in raw.split(",")):
+        raise SettingsError(f"{name}={raw!r}: separate origins with commas, e.g. {_ORIGIN_EG}.")
+    parts = [part.strip() for part in raw.split(",")]
+    if not any(parts):
+        raise SettingsError(
+            f"{name}={raw!r} names no origin: give a comma-separated list like {_ORIGIN_EG}"
+            + (", or * for any origin." if default == "*" else ", or leave it unset.")
+        )
+    return tuple(_origin(name, part) for part in parts if part)
+
+
+_ORIGIN_EG = "https://shop.example.com,https://www.shop.example.com"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_LABEL = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"
+_HOST = re.compile(rf"{_LABEL}(\.{_LABEL})*|\[[0-9a-f:.]+\]")
+
+
+def _origin(name: str, raw: str) -> str:
+    """One origin as browsers send it in the `Origin` header: scheme://host[:port], lowercase,
+    without the default port. Anything else could never match, so it is refused."""
+    if raw == "*":
+        return raw
+    accepted = (
+        "each origin is a scheme and host with an optional port, exactly as a browser "
+        "sends it: https://shop.example.com or http://localhost:3000 (no path, no "
+        "wildcard; * alone allows any origin)"
+    )
+    try:
+        parts = urlsplit(raw.rstrip("/"))
+        port = parts.port
+    except ValueError:
+        raise SettingsError(f"{name} has {raw!r}: {accepted}.") from None
+    host = parts.hostname or ""
+    if (
+        parts.scheme not in _DEFAULT_PORTS
+        or parts.path or parts.query or parts.fragment or "@" in parts.netloc
+        or not _HOST.fullmatch(host if ":" not in host else f"[{host}]")
+    ):
+        hint = " (wildcards never match an Origin header)" if "*" in raw else ""
+        raise SettingsError(f"{name} has {raw!r}{hint}: {accepted}.")
+    shown = f"[{host}]" if ":" in host else host
+    if port is not None and port != _DEFAULT_PORTS[parts.scheme]:
+        shown = f"{shown}:{port}"
+    return f"{parts.scheme}://{shown}"
+
+
+def _metrics(env: Mapping[str, str]) -> dict[str, Any]:
+    name = "GIGMETRICS_METRICS"
+    raw = env.get(name, "").strip().lower() or "main"
+    if raw in ("off", "main"):
+        return {"metrics": raw}
+    host, _, port = raw.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise SettingsError(
+            f"{name}={raw!r} is not off, main or [HOST:]PORT: e.g. 9464 or 0.0.0.0:9464 "
+            "(a port is 1-65535)."
+        )
+    return {"metrics": "port", "metrics_address": (host, int(port))}
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise SettingsError(f"{name}={env[name]!r} is not one of: {', '.join(choices)}.")
+    return value
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

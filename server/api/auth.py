@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar
 
 from ..errors import AuthError
+from ..ingest import now_ms
 from ..keys import hash_secret, same_secret
 from ..settings import Settings
 from ..stores.base import Store
 from ..untrusted import shown
 
+log = logging.getLogger("gigmetrics.auth")
+
+# `keys list` shows when a key was last used; a write per request would cost more than that.
+LAST_USE_EVERY_MS = 60_000
 HOW_TO_PASS = "send it as the HTTP header `Authorization: Bearer <key>`"
 
 
@@ -71,6 +77,17 @@ async def authenticate(header: str | None, store: Store, settings: Settings) -> 
         raise Unauthenticated(
             f"the API key {key.key_id!r} was revoked on {when}: ask for a new key."
         )
+    now = now_ms()
+    if key.expires is not None and now >= key.expires:
+        when = datetime.fromtimestamp(key.expires / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
+        raise Unauthenticated(
+            f"the API key {key.key_id!r} expired on {when} UTC: ask for a new key."
+        )
+    if key.last_used is None or now - key.last_used >= LAST_USE_EVERY_MS:
+        try:
+            await store.touch_key(key.key_id, now)
+        except Exception:  # last use is bookkeeping: it never refuses a request
+            log.warning("could not record the last use of API key %s", key.key_id)
     return Access(
         admin=False, sellers=frozenset(key.sellers), can_write=key.can_write, key_name=key.name
     )

@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from ..errors import BadBatch, GigmetricsError, QueryError, StoreUnavailable
 from ..events import MAX_EVENTS_PER_BATCH
+from ..observability import GraphQLMetrics
 from . import controls, resolvers
 from .limits import limit_extensions, reword_limit_errors
 from .scalars import SCALARS
@@ -167,5 +168,6 @@ schema = _Schema(
         ValidationCache,
         *limit_extensions(),
         lambda: MaskErrors(should_mask_error=should_mask_error),
+        GraphQLMetrics,  # after MaskErrors: it sees errors before they are masked
     ],
 )

@@ -38,6 +38,8 @@ class ApiKey:
     can_write: bool
     created: int
     revoked: int | None = None
+    expires: int | None = None  # refused from this time on
+    last_used: int | None = None  # recorded at most about once a minute
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,9 @@ class Store(Protocol):
 
     async def revoke_key(self, key_id: str, when: int) -> bool:
         """Mark a key revoked; False when there is no such key."""
+
+    async def touch_key(self, key_id: str, when: int) -> None:
+        """Record a use of the key (`last_used` only moves forward); unknown ids are ignored."""
 
     def changes(self) -> AbstractAsyncContextManager[AsyncIterator[frozenset[str]]]:
         """Watch for changed gigs: once entered, the iterator yields the ids of gigs whose

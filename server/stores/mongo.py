@@ -275,6 +275,8 @@ class MongoStore:
                     "can_write": key.can_write,
                     "created": key.created,
                     "revoked": key.revoked,
+                    "expires": key.expires,
+                    "last_used": key.last_used,
                 }
             )
 
@@ -296,6 +298,12 @@ class MongoStore:
         async with answering("revoke the key"):
             await keys.update_one({"_id": key_id, "revoked": None}, {"$set": {"revoked": when}})
             return await keys.find_one({"_id": key_id}, {"_id": 1}) is not None
+
+    async def touch_key(self, key_id: str, when: int) -> None:
+        """Record a use of the key; `last_used` only moves forward."""
+        newer = {"_id": key_id, "$or": [{"last_used": None}, {"last_used": {"$lt": when}}]}
+        async with answering("record the key's use"):
+            await self._live().api_keys.update_one(newer, {"$set": {"last_used": when}})
 
     async def _find(
         self, collection: str, query: dict[str, Any], projection: dict[str, Any] | None = None
@@ -333,4 +341,6 @@ def _api_key(doc: dict[str, Any]) -> ApiKey:
         can_write=bool(doc.get("can_write")),
         created=doc["created"],
         revoked=doc.get("revoked"),
+        expires=doc.get("expires"),
+        last_used=doc.get("last_used"),
     )

@@ -30,6 +30,9 @@ T = TypeVar("T")
 COUNT_COLUMNS = ("served", "viewable", "clicks", "views", "position_sum", "position_count")
 CONTEXT_COLUMNS = ("served", "viewable", "clicks", "position_sum", "position_count")
 PURGE_CHUNK = 5_000
+KEY_COLUMNS = (
+    "key_id, secret_hash, name, sellers, can_write, created, revoked, expires, last_used"
+)
 # Headroom for a few full batches: a disk that can take less is not ready.
 PROBE_BYTES = 1024 * 1024
 
@@ -48,12 +51,34 @@ class SQLiteStore:
         self._open = False
 
     async def open(self) -> None:
-        """Create the file and tables if missing, and start the writer thread."""
+        """Create the file and tables if missing, and start the writer thread.
+
+        The folder must exist: a typo in the path should not quietly start an empty store.
+        """
         if self._open:
             return
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        await self._writer.start()
+        where = os.path.abspath(self.path)
+        folder = os.path.dirname(where)
+        if not os.path.isdir(folder):
+            raise StoreUnavailable(
+                f"cannot open the SQLite database {where}: the folder {folder} does not exist. "
+                "Create it first, or fix GIGMETRICS_DATABASE_URL (sqlite:///relative/path.db "
+                "or sqlite:////absolute/path.db)."
+            )
+        if os.path.isdir(where):
+            raise StoreUnavailable(
+                f"cannot open the SQLite database {where}: it is a folder. Name a file in it, "
+                f"e.g. sqlite:///{os.path.join(self.path, 'gigmetrics.db')}."
+            )
+        try:
+            await self._writer.start()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(
+                f"cannot open the SQLite database {where}: {exc}. Check that the file is a "
+                "gigmetrics database and that this user may read and write it and its folder."
+            ) from exc
         self._open = True
+        await self._writer.call(_migrate)
 
     async def close(self) -> None:
         """Finish every queued write and running read, then close all connections."""
@@ -243,19 +268,20 @@ class SQLiteStore:
             int(key.can_write),
             key.created,
             key.revoked,
+            key.expires,
+            key.last_used,
         )
-        await self._writer.call(
-            lambda c: c.execute("INSERT INTO api_keys VALUES (?,?,?,?,?,?,?)", row)
-        )
+        sql = f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
+        await self._writer.call(lambda c: c.execute(sql, row))
 
     async def keys(self) -> list[ApiKey]:
         """All API keys, revoked ones too, oldest first."""
-        sql = "SELECT * FROM api_keys ORDER BY created, key_id"
+        sql = f"SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created, key_id"
         return await self._read(lambda c: [_api_key(row) for row in c.execute(sql)])
 
     async def key_by_hash(self, secret_hash: str) -> ApiKey | None:
         """The key whose secret hashes to `secret_hash`, revoked or not."""
-        sql = "SELECT * FROM api_keys WHERE secret_hash = ?"
+        sql = f"SELECT {KEY_COLUMNS} FROM api_keys WHERE secret_hash = ?"
         row = await self._read(lambda c: c.execute(sql, (secret_hash,)).fetchone())
         return None if row is None else _api_key(row)
 
@@ -264,6 +290,11 @@ class SQLiteStore:
         sql = "UPDATE api_keys SET revoked = COALESCE(revoked, ?) WHERE key_id = ?"
         changed: int = await self._writer.call(lambda c: c.execute(sql, (when, key_id)).rowcount)
         return changed > 0
+
+    async def touch_key(self, key_id: str, when: int) -> None:
+        """Record a use of the key; `last_used` only moves forward."""
+        sql = "UPDATE api_keys SET last_used = MAX(COALESCE(last_used, 0), ?) WHERE key_id = ?"
+        await self._writer.call(partial(_execute, sql, (when, key_id)))
 
     def changes(self) -> AbstractAsyncContextManager[AsyncIterator[frozenset[str]]]:
         """Gigs changed by this process's commits (SQLite has one writing process)."""
@@ -387,10 +418,19 @@ def _rows(
 
 
 def _api_key(row: tuple[Any, ...]) -> ApiKey:
-    key_id, secret_hash, name, sellers, can_write, created, revoked = row
+    key_id, secret_hash, name, sellers, can_write, created, revoked, expires, last_used = row
     return ApiKey(
-        key_id, secret_hash, name, tuple(json.loads(sellers)), bool(can_write), created, revoked
+        key_id, secret_hash, name, tuple(json.loads(sellers)), bool(can_write), created,
+        revoked, expires, last_used,
     )
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring files made by earlier versions up to date (the tables exist by now)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(api_keys)")}
+    for column in ("expires", "last_used"):
+        if column not in have:
+            conn.execute(f"ALTER TABLE api_keys ADD COLUMN {column} INTEGER")
 
 
 def _fetch(sql: str, params: Sequence[Any], conn: sqlite3.Connection) -> list[Any]:

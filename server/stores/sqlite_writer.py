@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from ..errors import StoreUnavailable
 from ..events import Event, Rejection
+from ..observability import STORE_GROUP_SIZE
 from .base import IngestResult
 from .sqlite_ingest import create_schema, ingest_group
 
@@ -137,8 +138,11 @@ class Writer:
                         break
                     group.append(more)
                 ingests = [j for j in group if j.call is None]
-                if ingests and _transaction(conn, ingests, _ingest_jobs) and self.on_commit:
-                    self.on_commit(_changed_gigs(ingests))
+                if ingests:
+                    committed = _transaction(conn, ingests, _ingest_jobs)
+                    STORE_GROUP_SIZE.observe(len(ingests))
+                    if committed and self.on_commit is not None:
+                        self.on_commit(_changed_gigs(ingests))
                 for j in group:
                     if j.call is not None:
                         _transaction(conn, [j], _call_job)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from server.keys import new_key
+
 from .api_harness import HOUR_MS, Api, ApiFactory, CountingStore, Events, now_ms
 
 GIG = '{ gigMetrics(gigId: "%s") { gigId servedImpressions } }'
@@ -87,6 +89,8 @@ def test_not_yours_and_no_such_gig_cost_the_same_store_reads(
     api = make_api(wrap=CountingStore)
     api.collect([events.served("g-bob", "i1", now_ms() - HOUR_MS, seller="bob")])
     _, secret = api.make_key("alice")
+    # A key's first use records it (touch_key): that depends on the key, not on the gig.
+    api.post("{ viewer { isAdmin } }", key=secret)
     calls = []
     for gig in ("g-bob", "g-never-seen"):
         api.store.calls.clear()
@@ -138,3 +142,23 @@ def test_the_key_and_sellers_are_looked_up_once_per_request(
 def test_introspection_needs_no_key(api: Api) -> None:
     body = api.post("{ __schema { queryType { name } } }", key=None)
     assert body["data"] == {"__schema": {"queryType": {"name": "Query"}}}
+
+
+def test_expired_key_is_refused_and_says_when(two_sellers: Api) -> None:
+    record, secret = new_key("old", ("alice",), can_write=False, now=now_ms() - 2 * HOUR_MS,
+                             expires=now_ms() - HOUR_MS)
+    two_sellers.client.portal.call(two_sellers.store.save_key, record)  # type: ignore[union-attr]
+    error = two_sellers.error(GIG % "g-alice", key=secret)
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "expired on" in error["message"]
+
+
+def test_last_use_is_recorded_about_once_a_minute(make_api: ApiFactory) -> None:
+    api = make_api(wrap=CountingStore)
+    key_id, secret = api.make_key("alice")
+    before = now_ms()
+    for _ in range(3):
+        api.data("{ viewer { isAdmin } }", key=secret)
+    assert api.store.calls["touch_key"] == 1
+    [key] = api.client.portal.call(api.store.keys)  # type: ignore[union-attr]
+    assert key.key_id == key_id and key.last_used is not None and key.last_used >= before

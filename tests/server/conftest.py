@@ -29,6 +29,8 @@ class ServerProcess:
     workers: int = 1
     env: dict[str, str] = field(default_factory=dict)  # extra GIGMETRICS_* settings
     process: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    log_level: str = "warning"
 
     @property
     def url(self) -> str:
@@ -45,7 +47,7 @@ class ServerProcess:
         with log.open("ab") as err:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "server", "serve", "--port", str(self.port),
-                 "--log-level", "warning", "--workers", str(self.workers)],
+                 "--log-level", self.log_level, "--workers", str(self.workers)],
                 cwd=REPO,
                 env=env,
                 stdout=subprocess.DEVNULL,
@@ -62,6 +64,10 @@ class ServerProcess:
                 pass
             time.sleep(0.05)
         raise RuntimeError("server did not become ready in 20 s")
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text()
 
     def kill_hard(self) -> None:
         assert self.process is not None

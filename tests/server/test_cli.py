@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from server.cli import main
+from server.cli import describe_store, main
+from server.settings import DOCUMENTED
+from server.stores import SQLiteStore
+
+from .conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GIGMETRICS_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "cli.db"
+    monkeypatch.setenv("GIGMETRICS_DATABASE_URL", f"sqlite:///{path}")
+    asyncio.run(_create(path))
+    return path
+
+
+async def _create(path: Path) -> None:
+    store = SQLiteStore(path)
+    await store.open()
+    await store.close()
 
 
 def test_keys_create_list_revoke(capsys: pytest.CaptureFixture[str]) -> None:
@@ -28,6 +46,8 @@ def test_keys_create_list_revoke(capsys: pytest.CaptureFixture[str]) -> None:
     listing = capsys.readouterr().out
     assert created["id"] in listing and "active" in listing and "alice,bob" in listing
     assert created["secret"] not in listing
+    header = listing.splitlines()[0].split()
+    assert header[:4] == ["ID", "STATE", "ACCESS", "CREATED"] and "USED" in header
 
     assert main(["keys", "revoke", created["id"]]) == 0
     capsys.readouterr()
@@ -54,10 +74,126 @@ def test_bad_setting_is_reported_not_raised(
     assert "GIGMETRICS_DATABASE_URL" in capsys.readouterr().err
 
 
+def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`gigmetrics serve` in a child process, for the checks it makes before starting."""
+    return subprocess.run(
+        [sys.executable, "-m", "server", "serve", *args],
+        cwd=REPO, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == "gigmetrics 0.1.0"
+
+
+def test_help_describes_options_defaults_and_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = capsys.readouterr().out
+    assert "TCP port, 1-65535 (default: 8000)" in " ".join(text.split())
+    for name, _, _ in DOCUMENTED:
+        assert name in text, name
+
+
+@pytest.mark.parametrize("port", ["80000", "0", "-1", "http"])
+def test_impossible_ports_are_refused(port: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["serve", "--port", port])
+    assert done.value.code == 2 and "1-65535" in capsys.readouterr().err
+
+
+def test_a_port_in_use_is_reported_before_any_banner(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = serve("--port", str(port),
+                     env={"GIGMETRICS_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    assert done.returncode == 2 and done.stdout == ""
+    assert f"127.0.0.1:{port}" in done.stderr and "in use" in done.stderr
+    assert not (tmp_path / "x.db").exists()  # the store was not even opened
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("sqlite:///no/such/dir/x.db", "/no/such/dir does not exist"),
+        ("sqlite:////proc/x.db", "cannot open the SQLite database /proc/x.db"),
+        ("sqlite:///.", "it is a folder"),
+    ],
+)
+def test_a_store_that_cannot_open_is_reported_before_any_banner(url: str, says: str) -> None:
+    done = serve("--port", str(free_port()), env={"GIGMETRICS_DATABASE_URL": url})
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    assert says in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not (REPO / "no").exists()
+
+
+def test_several_workers_need_mongodb(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--workers", "2"]) == 2
+    assert "needs the MongoDB store" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--name", "", "--seller", "alice"], ["--name", "  ", "--seller", "alice"],
+     ["--name", "acme", "--seller", ""], ["--name", "acme", "--seller", "has space"],
+     ["--name", "acme", "--seller", "a", "--expires", "yesterday"],
+     ["--name", "acme", "--seller", "a", "--expires", "2001-01-01"]],
+)
+def test_keys_create_refuses_empty_or_impossible_values(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["keys", "create", *args])
+    assert done.value.code == 2 and "error: argument" in capsys.readouterr().err
+
+
+def test_key_commands_say_which_store_and_never_start_an_empty_one_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["keys", "list"]) == 0
+    assert f"store: SQLite file {tmp_path / 'cli.db'}" in capsys.readouterr().err
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv("GIGMETRICS_DATABASE_URL")
+    assert main(["keys", "create", "--name", "acme", "--seller", "alice"]) == 2
+    err = capsys.readouterr().err
+    assert f"no database at {elsewhere / 'gigmetrics.db'}" in err and "--new-database" in err
+    assert list(elsewhere.iterdir()) == []
+    assert main(["keys", "create", "--name", "acme", "--seller", "alice",
+                 "--new-database"]) == 0
+    assert (elsewhere / "gigmetrics.db").exists()
+
+
+def test_keys_expire_and_show_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["keys", "create", "--name", "temp", "--seller", "s", "--expires", "30d"]) == 0
+    created = json.loads(capsys.readouterr().out)
+    assert created["expires"] != "never"
+    assert main(["keys", "list"]) == 0
+    row = capsys.readouterr().out.splitlines()[1]
+    assert created["expires"] in row and "never" in row  # expires, never used yet
+
+
+def test_store_descriptions_hide_passwords() -> None:
+    shown = describe_store("mongodb://app:s3cret@db1:27017,db2/gm?replicaSet=rs0")
+    assert "s3cret" not in shown and "app:***@db1:27017,db2/gm" in shown
+
+
+def test_worker_processes_can_import_python_m_server() -> None:
+    # `serve --workers N` spawns processes that import the main module as __mp_main__:
+    # that import must not run the command again.
+    import runpy
+
+    runpy.run_module("server.__main__", run_name="__mp_main__")
+
+
 def test_delete_asks_for_yes_then_deletes_a_gig(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import asyncio
     import time
 
     from server.events import Event, EventType, Surface
@@ -74,14 +210,15 @@ def test_delete_asks_for_yes_then_deletes_a_gig(
         ])
         await store.close()
 
-    assert main(["delete", "--gig", "g-1"]) == 2  # no database there yet: nothing made
+    (tmp_path / "cli.db").unlink()
+    assert main(["delete", "--gig", "g-1"]) == 2  # no database there: none is made
     assert "no database" in capsys.readouterr().err
     assert not (tmp_path / "cli.db").exists()
     asyncio.run(fill())
 
     assert main(["delete", "--gig", "g-1"]) == 1
     asked = capsys.readouterr()
-    assert f"store: sqlite:///{tmp_path}/cli.db" in asked.err and "--yes" in asked.err
+    assert f"store: SQLite file {tmp_path}/cli.db" in asked.err and "--yes" in asked.err
     assert main(["delete", "--gig", "g-1", "--yes"]) == 0
     deleted = json.loads(capsys.readouterr().out)
     assert (deleted["gigs"], deleted["events"], deleted["impressions"]) == (1, 2, 2)
@@ -90,10 +227,3 @@ def test_delete_asks_for_yes_then_deletes_a_gig(
     assert "1 gigs: g-2" in capsys.readouterr().err
     assert main(["delete", "--seller", "s-1", "--yes"]) == 0
     assert json.loads(capsys.readouterr().out)["events"] == 1
-
-
-def test_shown_store_url_hides_the_password() -> None:
-    from server.cli import shown_url
-
-    assert shown_url("mongodb://gm:s3cret@db.example.com/gm") == "mongodb://gm:***@db.example.com/gm"
-    assert shown_url("mongodb://db/gm") == "mongodb://db/gm"

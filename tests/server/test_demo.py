@@ -16,6 +16,7 @@ from server.settings import Settings
 
 
 def client_for(tmp_path: Path, admin_key: str | None) -> TestClient:
+    tmp_path.mkdir(exist_ok=True)
     settings = Settings(database_url=f"sqlite:///{tmp_path}/d.db", admin_key=admin_key)
     return TestClient(create_app(settings))
 

@@ -78,6 +78,13 @@ async def beacon(server: ServerProcess, *events: dict[str, Any]) -> None:
     assert response.json()["accepted"] == len(events), response.text
 
 
+def live_gauge(server: ServerProcess) -> float:
+    """`gigmetrics_live_subscriptions` on the server's /metrics (loopback: no key)."""
+    text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    (line,) = [x for x in text.splitlines() if x.startswith("gigmetrics_live_subscriptions")]
+    return float(line.split()[-1])
+
+
 async def next_update(updates: AsyncIterator[dict[str, Any]], within: float = 5.0) -> Any:
     return (await asyncio.wait_for(anext(updates), within))["gigMetricsUpdates"]
 
@@ -195,9 +202,11 @@ async def test_caps_per_key_and_per_process_refuse_with_a_clear_error(
             error = refused.value.errors[0]
             assert error["extensions"]["code"] == "TOO_MANY_SUBSCRIPTIONS"
             assert "GIGMETRICS_LIVE_MAX_PER_KEY" in error["message"]
+            assert live_gauge(server) == 2
         # Closed subscriptions free their places.
         async with subscribed(server, "g-3") as three:
             assert (await next_update(three))["gigId"] == "g-3"
+            assert live_gauge(server) == 1
     finally:
         server.stop()
 

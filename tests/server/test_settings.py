@@ -57,3 +57,46 @@ def test_every_variable_is_read() -> None:
 def test_bad_value_names_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://shop.example.com/path",
+        "https://*.example.com",
+        "*.example.com",
+        "https://a.example https://b.example",
+        "https://a.example;https://b.example",
+        "https://shop.example.com?from=ads",
+        "https://user@shop.example.com",
+        "https://shop.example.com:99999",
+        ",",
+        " , ",
+    ],
+)
+def test_origins_that_could_never_match_are_refused_with_what_is_accepted(value: str) -> None:
+    for name in ("GIGMETRICS_ALLOWED_ORIGINS", "GIGMETRICS_API_ORIGINS"):
+        with pytest.raises(SettingsError, match=name) as refused:
+            Settings.from_env({name: value})
+        message = str(refused.value)
+        assert "https://shop.example.com" in message, message
+        assert "comma" in message or "scheme and host" in message, message
+
+
+def test_origins_are_written_as_browsers_send_them() -> None:
+    settings = Settings.from_env(
+        {"GIGMETRICS_ALLOWED_ORIGINS": "https://Shop.Example.com:443/,http://localhost:3000"}
+    )
+    assert settings.allowed_origins == ("https://shop.example.com", "http://localhost:3000")
+
+
+def test_metrics_and_log_settings() -> None:
+    assert (Settings().metrics, Settings().log_format) == ("main", "plain")
+    assert Settings.from_env({"GIGMETRICS_METRICS": "off"}).metrics == "off"
+    separate = Settings.from_env({"GIGMETRICS_METRICS": "9464", "GIGMETRICS_LOG_FORMAT": "json"})
+    assert (separate.metrics, separate.metrics_address) == ("port", ("127.0.0.1", 9464))
+    assert separate.log_format == "json"
+    for name, value in [("GIGMETRICS_METRICS", "80000"), ("GIGMETRICS_METRICS", "yes"),
+                        ("GIGMETRICS_LOG_FORMAT", "xml")]:
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: value})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from .store_events import T0, B, click, rows, served, total, view
 
 @pytest.fixture
 async def sqlite_store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    store = SQLiteStore(tmp_path / "nested" / "gm.db")
+    store = SQLiteStore(tmp_path / "gm.db")
     await store.open()
     try:
         yield store
@@ -118,12 +118,51 @@ async def test_month_query_reads_the_rollup_key_not_events(sqlite_store: SQLiteS
     assert len(await sqlite_store.rollups(["g-1"], T0, T0 + 30 * 96 * B)) == 8
 
 
-async def test_open_creates_missing_folders(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "a" / "b" / "gm.db")
+async def test_open_creates_the_file_but_never_folders(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "gm.db")
     await store.open()
     assert await store.ping() is True
     await store.close()
-    assert (tmp_path / "a" / "b" / "gm.db").exists()
+    missing = SQLiteStore(tmp_path / "a" / "b" / "gm.db")
+    with pytest.raises(StoreUnavailable, match=r"folder .*/a/b does not exist"):
+        await missing.open()
+    assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda p: p.mkdir(), "it is a folder"),
+        (lambda p: p.write_text("not a database, just text " * 100), "gigmetrics database"),
+    ],
+)
+async def test_impossible_paths_say_why(
+    tmp_path: Path, make: Callable[[Path], object], says: str
+) -> None:
+    path = tmp_path / "gm.db"
+    make(path)
+    with pytest.raises(StoreUnavailable, match=says):
+        await SQLiteStore(path).open()
+
+
+async def test_files_of_earlier_versions_get_the_key_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE api_keys (key_id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL UNIQUE, "
+            "name TEXT NOT NULL, sellers TEXT NOT NULL, can_write INTEGER NOT NULL, "
+            "created INTEGER NOT NULL, revoked INTEGER)"
+        )
+        conn.execute("INSERT INTO api_keys VALUES ('k-1', 'h', 'old', '[\"s\"]', 0, 5, NULL)")
+    conn.close()
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        await store.touch_key("k-1", 7)
+        [key] = await store.keys()
+        assert (key.name, key.expires, key.last_used) == ("old", None, 7)
+    finally:
+        await store.close()
 
 
 async def test_purge_walks_tables_in_chunks(

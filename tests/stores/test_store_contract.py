@@ -404,6 +404,17 @@ async def test_sellers_lists_every_known_seller_once(store: Store) -> None:
     assert await store.sellers() == ["alice", "bob"]
 
 
+async def test_api_key_expiry_and_last_use_are_kept(store: Store) -> None:
+    key = ApiKey("k-1", "a" * 64, "alice", ("s-1",), False, created=T0, expires=T0 + 90 * B)
+    await store.save_key(key)
+    assert await store.key_by_hash("a" * 64) == key
+    await store.touch_key("k-1", T0 + 10)
+    await store.touch_key("k-1", T0 + 5)  # an older use (another process) never moves it back
+    await store.touch_key("k-404", T0 + 20)  # an unknown key is no error
+    [kept] = await store.keys()
+    assert (kept.expires, kept.last_used) == (T0 + 90 * B, T0 + 10)
+
+
 def _gig_batch(gig: str, seller: str) -> list[Any]:
     return [
         served(f"{gig}-i1", gig=gig, seller=seller, context="logo design", position=1),
