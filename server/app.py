@@ -11,14 +11,15 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
-from .api import graphql_route
+from .api import graphql_routes
 from .assets import Assets, asset_routes
 from .collect import Collector
 from .demo import demo_routes
 from .events import DAY_MS
 from .health import StoreHealth, health_routes
 from .ingest import now_ms
-from .observability import metrics_route
+from .live import LiveUpdates
+from .observability import LIVE_SUBSCRIPTIONS, metrics_route
 from .request_log import RequestLog, configure_logging
 from .sdk import sdk_route
 from .settings import Settings
@@ -47,15 +48,22 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await purger
+            await live.close()
             await store.close()
 
     health = StoreHealth(store)
     collector = Collector(store, settings, health)
     assets = Assets()
+    live = LiveUpdates(
+        store,
+        max_per_key=settings.live_max_per_key,
+        max_total=settings.live_max_subscriptions,
+        on_count=LIVE_SUBSCRIPTIONS.set,
+    )
     routes: list[BaseRoute] = [
         # A bound method, so Starlette wraps it as a request handler (an instance is ASGI).
         Route("/collect", collector.__call__, methods=["POST", "OPTIONS"]),
-        graphql_route(store, settings, assets, health),
+        *graphql_routes(store, settings, assets, health, live),
         sdk_route(),
         *asset_routes(assets),
         *health_routes(health),
@@ -68,6 +76,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.settings = settings
     app.state.store = store
     app.state.health = health
+    app.state.live = live
     return app
 
 

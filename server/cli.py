@@ -1,4 +1,4 @@
-"""The `gigmetrics` command: serve, schema, keys."""
+"""The `gigmetrics` command: serve, schema, keys, delete."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import re
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
@@ -23,7 +24,7 @@ from .keys import new_key
 from .settings import DOCUMENTED, LOG_LEVELS, Settings
 from .signing import SigningKeys, sign_listing, sign_page
 from .stores import SQLiteStore, open_store
-from .stores.base import ApiKey, Store
+from .stores.base import ApiKey, DeletedData, Store
 
 if TYPE_CHECKING:
     import uvicorn
@@ -163,6 +164,20 @@ def _parser() -> argparse.ArgumentParser:
     page_sign.add_argument("gig", type=_gig_id)
     page_sign.add_argument("--seller", type=_gig_id)
     page_sign.set_defaults(run=_sign_page)
+    delete = commands.add_parser(
+        "delete", formatter_class=_Help,
+        help="delete everything stored of one gig or one seller (asks for --yes)",
+        description="Delete a gig's or a seller's events, impressions, page views, rollups, "
+        "contexts, rejected events naming it and gig records from the store of "
+        "GIGMETRICS_DATABASE_URL. Events of it that arrive later count again, as new data.",
+    )
+    target = delete.add_mutually_exclusive_group(required=True)
+    target.add_argument("--gig", help="the gig id")
+    target.add_argument(
+        "--seller", help="the seller id: every gig it owns, and events naming the seller"
+    )
+    delete.add_argument("--yes", action="store_true", help="delete (without it: only say what)")
+    delete.set_defaults(run=_delete, new_database=False)
     return parser
 
 
@@ -532,6 +547,22 @@ def _sign_page(args: argparse.Namespace) -> int:
     print(sign_page(_signing_keys(), args.gig, args.seller, now=now_ms()))
     return 0
 
+
+
+@_with_store
+async def _delete(store: Store, args: argparse.Namespace) -> int:
+    gigs = [args.gig] if args.gig else await store.gigs_of_sellers([args.seller])
+    what = (f"gig {args.gig!r}" if args.gig else
+            f"seller {args.seller!r} ({len(gigs)} gigs: {', '.join(gigs[:5])}"
+            f"{', ...' if len(gigs) > 5 else ''})")
+    if not args.yes:
+        print(f"This deletes everything stored of {what}. It cannot be undone: run again "
+              "with --yes to delete.", file=sys.stderr)
+        return 1
+    deleted: DeletedData = await store.delete_data(gigs, seller=args.seller)
+    print(json.dumps(asdict(deleted), indent=2))
+    print(f"deleted everything stored of {what}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

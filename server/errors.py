@@ -6,11 +6,14 @@
     ├── PayloadTooLarge      a /collect body over the 64 KiB limit
     ├── QueryError           a GraphQL argument is wrong (bad range, unknown time zone, ...)
     ├── AuthError            no key, an unknown key, or a key without the right
+    ├── TooManySubscriptions a cap on live subscriptions (per key, per process) is reached
     ├── StoreUnavailable     the store does not answer (or cannot be opened)
     └── CommandError         a `gigmetrics` command cannot do what it was asked
 
 Each message says what is wrong and, where it can, how to fix it.
 """
+
+from typing import ClassVar
 
 
 class GigmetricsError(Exception):
@@ -35,6 +38,12 @@ class QueryError(GigmetricsError):
 
 class AuthError(GigmetricsError):
     """The request's key may not do what it asks."""
+
+
+class TooManySubscriptions(GigmetricsError):
+    """A cap on live subscriptions was reached."""
+
+    extensions: ClassVar[dict[str, str]] = {"code": "TOO_MANY_SUBSCRIPTIONS"}
 
 
 class StoreUnavailable(GigmetricsError):

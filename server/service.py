@@ -18,7 +18,7 @@ from .ingest import Receipt, record
 from .metrics import ContextRow, GigReport, Metrics, RollupRow, combined, report, totals
 from .ownership import FIRST, Conflict
 from .settings import Settings
-from .stores.base import InvalidRow, Store, StoredRejection
+from .stores.base import DeletedData, InvalidRow, Store, StoredRejection
 from .untrusted import raw_copy
 from .windows import Window, previous_window, range_window, rolling_window
 
@@ -199,6 +199,15 @@ class MetricsService:
     async def gig_claims(self, limit: int) -> list[Conflict]:
         """Sellers named for gigs another seller owns, most recent first."""
         return await self.store.gig_claims(limit)
+    async def delete_gig(self, gig: str) -> DeletedData:
+        """Delete everything of one gig (its events arriving later count again, as new)."""
+        return await self.store.delete_data([gig])
+
+    async def delete_seller(self, seller: str) -> DeletedData:
+        """Delete everything of the gigs a seller owns, and raw events and rejections that
+        name the seller."""
+        gigs = await self.store.gigs_of_sellers([seller])
+        return await self.store.delete_data(gigs, seller=seller)
 
     async def rejections(self, limit: int) -> list[StoredRejection]:
         """The newest rejected events, newest first."""

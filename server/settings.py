@@ -44,6 +44,10 @@ DOCUMENTED: tuple[tuple[str, str, str], ...] = (
     ("GIGMETRICS_LOG_FORMAT", "plain", "one line per request: plain or json"),
     ("GIGMETRICS_LOG_LEVEL", "info",
      "debug, info (a line per request), warning, error or critical; --log-level sets it"),
+    ("GIGMETRICS_LIVE_MAX_PER_KEY", "20",
+     "live subscriptions one API key may hold open on one server process (at least 1)"),
+    ("GIGMETRICS_LIVE_MAX_SUBSCRIPTIONS", "1000",
+     "live subscriptions one server process holds at most (at least 1)"),
 )
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
@@ -66,6 +70,8 @@ class Settings:
     signing_keys: SigningKeys | None = None
     # Over-rate screens for anonymous beacons (server/traffic.py).
     rate_limits: TrafficLimits = field(default_factory=TrafficLimits)
+    live_max_per_key: int = 20
+    live_max_subscriptions: int = 1000
     metrics: str = "main"  # off | main | port (then metrics_address)
     metrics_address: tuple[str, int] | None = None
     log_format: str = "plain"
@@ -89,6 +95,10 @@ class Settings:
             click_surfaces=_surfaces(env),
             signing_keys=_signing_keys(env),
             rate_limits=_rate_limits(env),
+            live_max_per_key=_int(env, "GIGMETRICS_LIVE_MAX_PER_KEY", 20, minimum=1),
+            live_max_subscriptions=_int(
+                env, "GIGMETRICS_LIVE_MAX_SUBSCRIPTIONS", 1000, minimum=1
+            ),
             **_metrics(env),
             log_format=_choice(env, "GIGMETRICS_LOG_FORMAT", "plain", ("plain", "json")),
             log_level=_choice(env, "GIGMETRICS_LOG_LEVEL", "info", LOG_LEVELS),

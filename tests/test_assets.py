@@ -9,7 +9,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from server.api import graphql_route
+from server.api import graphql_routes
 from server.assets import FILES, STATIC, Assets, asset_routes
 from server.settings import Settings
 from server.stores import SQLiteStore
@@ -21,7 +21,7 @@ DASHBOARD_BUDGET = 80 * 1024
 def client(tmp_path: object) -> TestClient:
     assets = Assets()
     store = SQLiteStore(f"{tmp_path}/a.db")
-    routes = [*asset_routes(assets), graphql_route(store, Settings(), assets)]
+    routes = [*asset_routes(assets), *graphql_routes(store, Settings(), assets)]
     return TestClient(Starlette(routes=routes))
 
 

@@ -3,6 +3,7 @@
 // the URL hash, so a reload or a shared link opens the same view.
 import { ApiError, ask, GIG, SELLER, VIEWER } from "./api.js";
 import { dailyChart } from "./chart.js";
+import { watchGig } from "./live.js";
 import { download, h, sparkline, table } from "./dom.js";
 import {
   change, csvName, DEFAULT_RANGE, METRICS, metricRows, parseHash, rangeOf, rangeProblem,
@@ -28,6 +29,8 @@ let data = null;
 let charts = [];
 let timer = null;
 let loading = 0;
+let live = null; // the open subscription of a gig's view (polling pauses while it is open)
+let changedWhileLoading = false;
 
 const tz = () => state.tz || BROWSER_TZ;
 const sortOrder = () => state.sort || "SERVED_IMPRESSIONS";
@@ -46,11 +49,24 @@ async function start() {
   }
   shell();
   await load();
-  timer = setInterval(() => !document.hidden && !loading && load(true), REFRESH_MS);
+  timer = setInterval(() => !document.hidden && !loading && !live?.open && load(true),
+    REFRESH_MS);
+}
+
+function syncLive() {
+  const gig = state.gig || null;
+  if (live && live.gig === gig && !live.closed) return;
+  live?.close();
+  live = gig ? watchGig(key, gig, () => {
+    if (loading) changedWhileLoading = true;
+    else load(true);
+  }) : null;
 }
 
 function signIn(message) {
   clearInterval(timer);
+  live?.close();
+  live = null;
   app.replaceChildren(
     h("main", { id: "main", class: "signin" },
       h("h1", {}, "gigmetrics"),
@@ -87,6 +103,8 @@ function signOut(message) {
 
 function fatal(error) {
   clearInterval(timer);
+  live?.close();
+  live = null;
   app.replaceChildren(h("main", { id: "main", class: "signin" },
     h("h1", {}, "gigmetrics"),
     h("p", { class: "error", role: "alert" }, error.message),
@@ -118,7 +136,9 @@ async function load(quiet = false) {
     data = { ...result, range, asked };
     setError(null);
     render();
-    setStatus(`Updated ${new Date().toLocaleTimeString()} · refreshes every ${REFRESH_MS / 1000} s`);
+    syncLive();
+    setStatus(`Updated ${new Date().toLocaleTimeString()} · ${live?.open ? "live"
+      : `refreshes every ${REFRESH_MS / 1000} s`}`);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     if (error.code === "UNAUTHENTICATED") return signOut(error.message);
@@ -126,6 +146,10 @@ async function load(quiet = false) {
     setStatus(error.network ? "Not updated: the server does not answer" : "Not updated");
   } finally {
     loading -= 1;
+    if (changedWhileLoading && !loading) {
+      changedWhileLoading = false;
+      load(true);
+    }
   }
 }
 

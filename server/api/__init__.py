@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from ..assets import Assets
 from ..health import StoreHealth
 from ..ingest import now_ms
+from ..live import LiveUpdates
 from ..service import MetricsService
 from ..settings import Settings
 from ..stores.base import Store
@@ -40,12 +43,24 @@ class GigmetricsGraphQL(GraphQL[Context, None]):
         settings: Settings,
         assets: Assets | None = None,
         health: StoreHealth | None = None,
+        live: LiveUpdates | None = None,
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            # Subscriptions: the pinned protocol only; the key comes in connection_init.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=10),
+            max_subscriptions_per_connection=settings.live_max_per_key,
+            # Browsers do not apply CORS to WebSockets: pages of other origins may connect
+            # only when GIGMETRICS_API_ORIGINS lists them (same-origin pages always may).
+            allowed_origins=settings.api_origins,
+        )
         self.store = store
         self.settings = settings
         self.assets = assets or Assets()
         self.health = health
+        self.live = live
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # Our own GraphiQL build (sdk_js/graphiql): strawberry's page loads it from a CDN.
@@ -69,9 +84,8 @@ class GigmetricsGraphQL(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        assert isinstance(request, Request) and isinstance(response, Response)  # no websockets
         service = MetricsService(self.store, self.settings, now_ms(), health=self.health)
-        return Context.build(request, response, service, self.settings)
+        return Context.build(request, response, service, self.settings, self.live)
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)
@@ -155,16 +169,17 @@ class _TooLarge(Exception):
     pass
 
 
-def graphql_route(
+def graphql_routes(
     store: Store,
     settings: Settings,
     assets: Assets | None = None,
     health: StoreHealth | None = None,
-) -> Route:
-    """`/graphql`: POST (and GET) queries; GraphiQL on GET when `settings.graphiql`."""
-    app: ASGIApp = BodyLimit(
-        GigmetricsGraphQL(store, settings, assets, health), MAX_GRAPHQL_BODY_BYTES
-    )
+    live: LiveUpdates | None = None,
+) -> list[BaseRoute]:
+    """`/graphql`: POST (and GET) queries; GraphiQL on GET when `settings.graphiql`;
+    subscriptions over graphql-transport-ws on a WebSocket at the same path."""
+    graphql = GigmetricsGraphQL(store, settings, assets, health, live)
+    app: ASGIApp = BodyLimit(graphql, MAX_GRAPHQL_BODY_BYTES)
     if settings.api_origins:
         # Browser dashboards send the key in a header, never a cookie: no credentials.
         app = CORSMiddleware(
@@ -174,7 +189,10 @@ def graphql_route(
             allow_headers=["authorization", "content-type"],
             max_age=86400,
         )
-    return Route("/graphql", app, methods=["GET", "POST", "OPTIONS"])
+    return [
+        Route("/graphql", app, methods=["GET", "POST", "OPTIONS"]),
+        WebSocketRoute("/graphql", graphql),
+    ]
 
 
 def schema_sdl() -> str:

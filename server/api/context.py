@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.websockets import WebSocket
 
 from ..service import MetricsService
 from ..settings import Settings
@@ -23,13 +25,17 @@ from .loaders import (
     totals_loader,
 )
 
+if TYPE_CHECKING:
+    from ..live import LiveUpdates
+
 
 @dataclass
 class Context:
-    """What resolvers get as `info.context`."""
+    """What resolvers get as `info.context` (one per HTTP request, or per WebSocket
+    connection for subscriptions)."""
 
-    request: Request
-    response: Response
+    request: Request | WebSocket
+    response: Response | WebSocket
     settings: Settings
     service: MetricsService
     reports: ReportLoader
@@ -37,10 +43,18 @@ class Context:
     totals: TotalsLoader
     contexts: ContextLoader
     _access: asyncio.Task[Access] | None = field(default=None, repr=False)
+    # A WebSocket's `connection_init` payload (strawberry sets it); it carries the key.
+    connection_params: dict[str, Any] | None = None
+    live: LiveUpdates | None = None
 
     @classmethod
     def build(
-        cls, request: Request, response: Response, service: MetricsService, settings: Settings
+        cls,
+        request: Request | WebSocket,
+        response: Response | WebSocket,
+        service: MetricsService,
+        settings: Settings,
+        live: LiveUpdates | None = None,
     ) -> Context:
         """A fresh context: nothing is cached across requests."""
         return cls(
@@ -52,12 +66,30 @@ class Context:
             seller_loader(service),
             totals_loader(service),
             context_loader(service),
+            live=live,
         )
+
+    def renew(self, service: MetricsService) -> None:
+        """Read afresh from now on (a subscription's next update): new service, empty
+        loaders. The caller's access stays."""
+        self.service = service
+        self.reports = report_loader(service)
+        self.sellers = seller_loader(service)
+        self.totals = totals_loader(service)
+        self.contexts = context_loader(service)
+
+    def authorization(self) -> str | None:
+        """The key as sent: the `Authorization` header, or on a WebSocket the
+        `Authorization` entry of `connection_init`'s payload (any letter case)."""
+        for name, value in (self.connection_params or {}).items():
+            if name.lower() == "authorization" and isinstance(value, str):
+                return value
+        return self.request.headers.get("authorization")
 
     async def access(self) -> Access:
         """The caller's access; the key is looked up at most once per request."""
         if self._access is None:
-            header = self.request.headers.get("authorization")
+            header = self.authorization()
             self._access = asyncio.ensure_future(
                 authenticate(header, self.service.store, self.settings)
             )

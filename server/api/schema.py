@@ -13,10 +13,11 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from ..errors import BadBatch, GigmetricsError, QueryError, StoreUnavailable
 from ..events import MAX_EVENTS_PER_BATCH
 from ..observability import GraphQLMetrics
-from . import resolvers
+from . import controls, resolvers
 from .limits import limit_extensions, reword_limit_errors
 from .scalars import SCALARS
 from .sellers import SellerMetrics
+from .subscriptions import Subscription
 from .types import (
     GigClaim,
     GigMetrics,
@@ -82,6 +83,17 @@ class Mutation:
         resolver=resolvers.set_gig_owner,
         description="Set or move a gig's owner, which decides which partner keys read it "
         "(admin key only).",
+    )
+    delete_gig_data: controls.DeletedDataResult = strawberry.mutation(
+        resolver=controls.delete_gig_data,
+        description="Delete everything stored of one gig: events, impressions, page loads, "
+        "rollups, contexts, rejected events naming it, its record (admin key only). "
+        "Idempotent; its events arriving later count again, as new data.",
+    )
+    delete_seller_data: controls.DeletedDataResult = strawberry.mutation(
+        resolver=controls.delete_seller_data,
+        description="Delete everything stored of every gig the seller owns, and raw and "
+        "rejected events naming the seller (admin key only). Idempotent.",
     )
 
 
@@ -167,6 +179,7 @@ class _Schema(strawberry.Schema):
 schema = _Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     config=StrawberryConfig(scalar_map=SCALARS),
     extensions=[
         ParserCache,

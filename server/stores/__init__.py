@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from ..errors import SettingsError
-from .base import ApiKey, IngestResult, Store, StoredRejection
+from .base import ApiKey, DeletedData, IngestResult, Store, StoredRejection
 from .mongo import ClientFactory, MongoStore
 from .sqlite import SQLiteStore
 
 __all__ = [
     "ApiKey",
+    "DeletedData",
     "IngestResult",
     "MongoStore",
     "SQLiteStore",

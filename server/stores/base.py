@@ -6,8 +6,9 @@ Two implementations stand behind it: `sqlite.py` (embedded, the default) and `mo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
 from ..events import Event, Rejection
@@ -61,6 +62,25 @@ class InvalidRow:
     gig: str
     reason: str
     events: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedData:
+    """How many records `Store.delete_data` removed, by kind."""
+
+    gigs: int = 0
+    events: int = 0
+    impressions: int = 0
+    page_views: int = 0
+    rollups: int = 0
+    context_rollups: int = 0
+    context_days: int = 0
+    rejections: int = 0
+
+    def __add__(self, other: DeletedData) -> DeletedData:
+        return DeletedData(
+            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(self))
+        )
 
 
 class Store(Protocol):
@@ -144,3 +164,13 @@ class Store(Protocol):
 
     async def touch_key(self, key_id: str, when: int) -> None:
         """Record a use of the key (`last_used` only moves forward); unknown ids are ignored."""
+
+    def changes(self) -> AbstractAsyncContextManager[AsyncIterator[frozenset[str]]]:
+        """Watch for changed gigs: once entered, the iterator yields the ids of gigs whose
+        rollups changed (by any process writing this database) after each change is
+        visible to reads. Meant to be entered once per process (`server/live.py`)."""
+
+    async def delete_data(self, gigs: Sequence[str], seller: str | None = None) -> DeletedData:
+        """Delete everything of these gigs: raw events, impressions, page loads, rollups,
+        context rollups and days, rejected events that name them, and their gig records;
+        with `seller`, also raw events and rejections naming that seller. Idempotent."""

@@ -16,6 +16,7 @@ Production notes (README "MongoDB"):
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -31,14 +32,20 @@ from ..ownership import Conflict
 from ..transitions import bucket_of
 from . import mongo_ingest
 from . import mongo_pipelines as mp
-from .base import REJECTIONS_KEPT, ApiKey, IngestResult, InvalidRow, StoredRejection
+from .base import REJECTIONS_KEPT, ApiKey, DeletedData, IngestResult, InvalidRow, StoredRejection
+
+log = logging.getLogger("gigmetrics.mongo")
 
 DEFAULT_DATABASE = "gigmetrics"
 DEFAULT_TIMEOUT_MS = 5_000
 # Index builds on a large existing collection may take a while; start-up still never waits
 # for ever.
 OPEN_TIMEOUT_S = 60.0
-REJECTIONS_BYTES = 64 * 1024 * 1024  # or REJECTIONS_KEPT documents, whichever comes first
+REJECTIONS_BYTES = 64 * 1024 * 1024
+# A change stream's getMore waits this long for news, and each wait has its own time limit
+# (the client's `timeoutMS` would otherwise end an idle stream).
+CHANGES_AWAIT_MS = 500
+CHANGES_WAIT_LIMIT_S = 10.0  # or REJECTIONS_KEPT documents, whichever comes first
 
 ClientFactory = Callable[[str], Any]
 
@@ -262,6 +269,32 @@ class MongoStore:
             await db.renders.delete_many({"ts": {"$lt": raw_floor}})
             await db.rejections.delete_many({"received": {"$lt": raw_floor}})
 
+    @contextlib.asynccontextmanager
+    async def changes(self) -> AsyncIterator[AsyncIterator[frozenset[str]]]:
+        """Gigs whose rollups any server process changed, through one change stream on
+        `rollups` (opened on entering, so nothing committed after that is missed)."""
+        async with answering("watch rollups"):
+            stream = await self._live().rollups.watch(
+                mp.ROLLUP_CHANGES, max_await_time_ms=CHANGES_AWAIT_MS
+            )
+        try:
+            yield _changed_gigs(stream)
+        finally:
+            with contextlib.suppress(PyMongoError):
+                await stream.close()
+
+    async def delete_data(self, gigs: Sequence[str], seller: str | None = None) -> DeletedData:
+        """Delete everything of these gigs (and raw events and rejections naming `seller`),
+        collection by collection; idempotent, so a failed call is simply run again."""
+        if not gigs and seller is None:
+            return DeletedData()
+        db = self._live()
+        counts: dict[str, int] = {}
+        async with answering("delete the data"):
+            for name, query in mp.deletion_filters(gigs, seller).items():
+                counts[name] = (await db[name].delete_many(query)).deleted_count
+        return DeletedData(**counts)
+
     async def save_key(self, key: ApiKey) -> None:
         """Store a new API key (its id and secret hash must be new)."""
         async with answering("save the key"):
@@ -321,6 +354,14 @@ class MongoStore:
         if self._db is None:
             raise StoreUnavailable("the MongoDB store is closed: call `await store.open()` first.")
         return self._db
+
+
+async def _changed_gigs(stream: Any) -> AsyncIterator[frozenset[str]]:
+    while True:
+        with pymongo.timeout(CHANGES_WAIT_LIMIT_S):
+            change = await stream.try_next()
+        if change is not None and (gig := mp.changed_gig(change)) is not None:
+            yield frozenset((gig,))
 
 
 def _api_key(doc: dict[str, Any]) -> ApiKey:

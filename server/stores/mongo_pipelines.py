@@ -8,6 +8,7 @@ whole shard key (`SHARD_KEYS`), as a sharded cluster requires of upserts and rep
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ from ..transitions import (
     InvalidKey,
     RollupKey,
 )
+from ..untrusted import raw_copy
 
 Document = dict[str, Any]
 Pipeline = list[Document]
@@ -290,3 +292,56 @@ def invalid_totals(gigs: Iterable[str], start: int, end: int) -> Pipeline:
         {"$group": {"_id": {"gig": "$gig", "reason": "$reason"}, "events": {"$sum": "$events"}}},
         {"$sort": {"_id.gig": 1, "_id.reason": 1}},
     ]
+
+# Live updates watch every change to a rollup document, deletions too (data controls, purges),
+# and need only the document's key: its `_id` starts with the gig, and on a sharded cluster
+# the key also holds `gig` itself.
+ROLLUP_CHANGES: Pipeline = [
+    {"$match": {"operationType": {"$in": ["insert", "update", "replace", "delete"]}}},
+    {"$project": {"operationType": 1, "documentKey": 1}},
+]
+
+
+def changed_gig(change: Mapping[str, Any]) -> str | None:
+    """The gig a rollup change event is about (None for events without a document key)."""
+    key = change.get("documentKey") or {}
+    gig = key.get("gig")
+    if isinstance(gig, str):
+        return gig
+    doc_id = key.get("_id")
+    return doc_id.split("|", 1)[0] if isinstance(doc_id, str) else None
+
+
+def deletion_filters(gigs: Iterable[str], seller: str | None = None) -> dict[str, Document]:
+    """`delete_many` filters removing everything of these gigs, by collection, the gig
+    records last (so a gig leaves the listings only once its data is gone). With `seller`,
+    raw events and rejections naming the seller go too. Multi-document deletes: they need
+    no shard key."""
+    wanted = sorted(set(gigs))
+    by_gig: Document = {"gig": {"$in": wanted}}
+    events: Document = by_gig if seller is None else {"$or": [by_gig, {"seller": seller}]}
+    # Page loads are keyed `pv \x1f gig` and carry no gig field: matched by their key's end.
+    ends = "|".join(re.escape(gig) for gig in wanted)
+    needles = [_named("gig", gig) for gig in wanted]
+    if seller is not None:
+        needles.append(_named("seller", seller))
+    return {
+        "events": events,
+        "impressions": by_gig,
+        "page_views": {"_id": {"$regex": f"\x1f(?:{ends})$"}} if wanted else _NOTHING,
+        "rollups": by_gig,
+        "context_rollups": by_gig,
+        "context_days": by_gig,
+        "rejections": {"raw": {"$regex": "|".join(re.escape(n) for n in needles)}}
+        if needles
+        else _NOTHING,
+        "gigs": {"_id": {"$in": wanted}},
+    }
+
+
+_NOTHING: Document = {"_id": {"$in": []}}
+
+
+def _named(field: str, value: str) -> str:
+    """How a rejected event's kept raw copy spells `"field": "value"`."""
+    return raw_copy({field: value})[1:-1]

@@ -10,7 +10,8 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from functools import partial
 from typing import Any, TypeVar
 
@@ -19,7 +20,9 @@ from ..events import Event, Rejection, Surface
 from ..metrics import ContextRow, RollupRow
 from ..ownership import Conflict
 from ..transitions import DAY_MS, Counts, bucket_of
-from .base import REJECTIONS_KEPT, ApiKey, IngestResult, InvalidRow, StoredRejection
+from ..untrusted import raw_copy
+from .base import REJECTIONS_KEPT, ApiKey, DeletedData, IngestResult, InvalidRow, StoredRejection
+from .changes import ChangeNotifier
 from .sqlite_ingest import ROLLUP_COLUMNS, chunks
 from .sqlite_writer import Writer, connect, unavailable
 
@@ -40,7 +43,8 @@ class SQLiteStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
-        self._writer = Writer(self.path)
+        self._notifier = ChangeNotifier()
+        self._writer = Writer(self.path, on_commit=self._notifier.publish)
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._reading = 0  # reads running now; a connection is closed only when none is
@@ -336,6 +340,76 @@ class SQLiteStore:
         sql = "UPDATE api_keys SET last_used = MAX(COALESCE(last_used, 0), ?) WHERE key_id = ?"
         await self._writer.call(partial(_execute, sql, (when, key_id)))
 
+    def changes(self) -> AbstractAsyncContextManager[AsyncIterator[frozenset[str]]]:
+        """Gigs changed by this process's commits (SQLite has one writing process)."""
+        return self._notifier.listen()
+
+    async def delete_data(self, gigs: Sequence[str], seller: str | None = None) -> DeletedData:
+        """Delete everything of these gigs (and raw events and rejections naming `seller`).
+
+        Rows keyed by gig go by primary-key ranges in one transaction; the raw tables have
+        no gig index, so they are walked in key ranges like `purge`, and ingests go on
+        between ranges.
+        """
+        wanted = sorted(set(gigs))
+        deleted = DeletedData()
+        for chunk in chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            of_key = f"substr(key, instr(key, char(31)) + 1) IN ({marks})"
+            deleted += DeletedData(
+                impressions=await self._delete_walk("impressions", "key", of_key, chunk),
+                page_views=await self._delete_walk("page_views", "key", of_key, chunk),
+                events=await self._delete_walk("events", "id", f"gig IN ({marks})", chunk),
+            )
+        if seller is not None:
+            deleted += DeletedData(
+                events=await self._delete_walk("events", "id", "seller = ?", [seller])
+            )
+        needles = [_named("gig", gig) for gig in wanted]
+        if seller is not None:
+            needles.append(_named("seller", seller))
+
+        def delete(conn: sqlite3.Connection) -> DeletedData:
+            counts = dict.fromkeys(("gigs", "rollups", "context_rollups", "context_days"), 0)
+            for gig in wanted:
+                for table in counts:
+                    counts[table] += conn.execute(
+                        f"DELETE FROM {table} WHERE gig = ?", (gig,)
+                    ).rowcount
+            rejections = sum(
+                conn.execute(
+                    "DELETE FROM rejections WHERE instr(raw, ?) > 0", (needle,)
+                ).rowcount
+                for needle in needles
+            )
+            return DeletedData(**counts, rejections=rejections)
+
+        deleted += await self._writer.call(delete)
+        self._notifier.publish(wanted)
+        return deleted
+
+    async def _delete_walk(
+        self, table: str, key: str, where: str, params: Sequence[Any]
+    ) -> int:
+        """Delete the rows of `table` matching `where`, a range of PURGE_CHUNK keys per
+        transaction; returns how many."""
+        edge = f"SELECT {key} FROM {table} WHERE {key} > ? ORDER BY {key} LIMIT 1 OFFSET ?"
+        deleted = 0
+        after = ""
+        while True:
+            found = await self._read(partial(_fetch, edge, (after, PURGE_CHUNK - 1)))
+            if not found:
+                sql = f"DELETE FROM {table} WHERE {key} > ? AND ({where})"
+                return deleted + await self._writer.call(
+                    partial(_count_deleted, sql, (after, *params))
+                )
+            last = found[0][0]
+            sql = f"DELETE FROM {table} WHERE {key} > ? AND {key} <= ? AND ({where})"
+            deleted += await self._writer.call(
+                partial(_count_deleted, sql, (after, last, *params))
+            )
+            after = last
+
     # -- reads ------------------------------------------------------------------------------
 
     async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
@@ -409,3 +483,13 @@ def _fetch(sql: str, params: Sequence[Any], conn: sqlite3.Connection) -> list[An
 
 def _execute(sql: str, params: Sequence[Any], conn: sqlite3.Connection) -> None:
     conn.execute(sql, params)
+
+
+def _count_deleted(sql: str, params: Sequence[Any], conn: sqlite3.Connection) -> int:
+    count: int = conn.execute(sql, params).rowcount
+    return count
+
+
+def _named(field: str, value: str) -> str:
+    """How a rejected event's kept raw copy spells `"field": "value"`."""
+    return raw_copy({field: value})[1:-1]

@@ -58,8 +58,10 @@ def connect(path: str, *, cache_mib: int = 16) -> sqlite3.Connection:
 class Writer:
     """Owns the only writing connection, on its own thread."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, on_commit: Callable[[set[str]], None] | None = None) -> None:
         self.path = path
+        # Told the gigs of every committed group that stored new events (live updates).
+        self.on_commit = on_commit
         self.running = False
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -137,8 +139,10 @@ class Writer:
                     group.append(more)
                 ingests = [j for j in group if j.call is None]
                 if ingests:
-                    _transaction(conn, ingests, _ingest_jobs)
+                    committed = _transaction(conn, ingests, _ingest_jobs)
                     STORE_GROUP_SIZE.observe(len(ingests))
+                    if committed and self.on_commit is not None:
+                        self.on_commit(_changed_gigs(ingests))
                 for j in group:
                     if j.call is not None:
                         _transaction(conn, [j], _call_job)
@@ -150,8 +154,9 @@ def _transaction(
     conn: sqlite3.Connection,
     jobs: list[_Job],
     work: Callable[[sqlite3.Connection, list[_Job]], None],
-) -> None:
-    """Run `work` in one transaction; every job is settled only after COMMIT (or rollback)."""
+) -> bool:
+    """Run `work` in one transaction; every job is settled only after COMMIT (or rollback).
+    True when it committed."""
     try:
         conn.execute("BEGIN IMMEDIATE")
         work(conn, jobs)
@@ -163,8 +168,14 @@ def _transaction(
         except sqlite3.Error:
             pass  # the connection already dropped the transaction
         _resolve(jobs, unavailable(exc) or exc)
-        return
+        return False
     _resolve(jobs, None)
+    return True
+
+
+def _changed_gigs(jobs: list[_Job]) -> set[str]:
+    """Gigs of the batches that stored new events (a superset of the gigs they counted)."""
+    return {e.gig for job in jobs if job.result.accepted for e in job.events}
 
 
 def unavailable(error: BaseException, doing: str = "write") -> StoreUnavailable | None:

@@ -190,6 +190,7 @@ class Relayed:
     method: str
     content_type: str
     body: bytes
+    status: int | None = None  # the server's answer, once the relay has forwarded it
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -229,11 +230,13 @@ class SiteServer:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 content_type = self.headers.get("content-type", "")
-                site.relayed.append(Relayed("POST", content_type, body))
+                relayed = Relayed("POST", content_type, body)
+                site.relayed.append(relayed)
                 answer = httpx.post(f"{site.upstream}/collect", content=body, timeout=10, headers={
                     "content-type": content_type,
                     "user-agent": self.headers.get("user-agent", ""),
                 })
+                relayed.status = answer.status_code
                 self.send_response(answer.status_code)
                 self.send_header("content-type", "application/json")
                 self.end_headers()
@@ -357,6 +360,16 @@ class Beacons:
 
     def flush(self, page: Page | None = None) -> None:
         (page or self.page).evaluate("window.gigmetrics.flush()")
+
+    def wait_answered(self) -> None:
+        """Wait until the server has answered every beacon the relay got for this test (the
+        relay records a beacon before it forwards it)."""
+
+        def answered() -> None:
+            pending = [r for r in self.relayed() if r.method == "POST" and r.status is None]
+            assert not pending, f"{len(pending)} beacons not answered yet"
+
+        self.wait_for(answered)
 
     def settle(self, ms: int = 400) -> None:
         """Give sent requests time to show up (for asserting what was *not* sent)."""

@@ -212,6 +212,32 @@ def test_the_dashboard_shows_the_apis_numbers_and_exports_them(
         timeout=12_000)
 
 
+def test_a_gig_view_updates_live_over_a_subscription(
+    utc_context: BrowserContext, server: Server, sellers: dict[str, list[str]]
+) -> None:
+    seller, gigs = list(sellers.items())[1]
+    page = utc_context.new_page()
+    page.add_init_script(f"sessionStorage.setItem('gigmetrics.apiKey', {json.dumps(ADMIN_KEY)})")
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    page.goto(f"{server.url}/dashboard#seller={seller}&gig={gigs[0]}")
+    page.wait_for_selector(f"h1:text-is('Gig {gigs[0]}')")
+    page.wait_for_selector("#status:has-text('live')", timeout=5_000)
+    assert sockets == [server.url.replace("http://", "ws://") + "/graphql"]
+    before = card(page, "servedImpressions")
+
+    now = int(time.time() * 1000)
+    record(server, [{"id": f"live-{gigs[0]}", "type": "served", "gig": gigs[0], "seller": seller,
+                     "imp": f"live-{gigs[0]}", "surface": "search", "ts": now - 1000}])
+    started = time.monotonic()
+    # Well before the next poll (every 5 s) would have asked.
+    page.wait_for_function(
+        "v => document.querySelector('.card[data-metric=servedImpressions] .value')"
+        ".textContent !== v", arg=before, timeout=2_500)
+    assert time.monotonic() - started < 2.5
+    page.close()
+
+
 def test_a_partner_key_sees_only_its_sellers(
     browser: Browser, server: Server, sellers: dict[str, list[str]]
 ) -> None:

@@ -108,6 +108,7 @@ def test_automated_browsers_are_marked_kept_and_not_counted(
     assert {e["type"] for p in payloads for e in p["events"]} == {
         "served", "viewable", "click", "view"}
     # Stored: sending the same batches again finds every event already there.
+    beacons.wait_answered()
     for beacon in beacons.sent:
         answer = httpx.post(f"{server.url}/collect", content=beacon.body, timeout=10,
                             headers={"content-type": "text/plain", "user-agent": "Mozilla/5.0"

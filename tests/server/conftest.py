@@ -27,6 +27,7 @@ class ServerProcess:
     log_path: Path
     port: int = field(default_factory=free_port)
     workers: int = 1
+    env: dict[str, str] = field(default_factory=dict)  # extra GIGMETRICS_* settings
     process: subprocess.Popen[bytes] | None = None
     # More GIGMETRICS_* variables for this server (e.g. the rate limits of a load test).
     env: dict[str, str] = field(default_factory=dict)

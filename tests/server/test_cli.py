@@ -295,3 +295,41 @@ def test_worker_processes_can_import_python_m_server() -> None:
     import runpy
 
     runpy.run_module("server.__main__", run_name="__mp_main__")
+
+
+def test_delete_asks_for_yes_then_deletes_a_gig(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    from server.events import Event, EventType, Surface
+    from server.stores import SQLiteStore
+
+    async def fill() -> None:
+        store = SQLiteStore(tmp_path / "cli.db")
+        await store.open()
+        now = int(time.time() * 1000)
+        await store.ingest([
+            Event(f"ev-{n}", EventType.SERVED, gig, now, seller="s-1", imp=f"i-{n}",
+                  surface=Surface.SEARCH)
+            for n, gig in enumerate(["g-1", "g-1", "g-2"])
+        ])
+        await store.close()
+
+    (tmp_path / "cli.db").unlink()
+    assert main(["delete", "--gig", "g-1"]) == 2  # no database there: none is made
+    assert "no database" in capsys.readouterr().err
+    assert not (tmp_path / "cli.db").exists()
+    asyncio.run(fill())
+
+    assert main(["delete", "--gig", "g-1"]) == 1
+    asked = capsys.readouterr()
+    assert f"store: SQLite file {tmp_path}/cli.db" in asked.err and "--yes" in asked.err
+    assert main(["delete", "--gig", "g-1", "--yes"]) == 0
+    deleted = json.loads(capsys.readouterr().out)
+    assert (deleted["gigs"], deleted["events"], deleted["impressions"]) == (1, 2, 2)
+
+    assert main(["delete", "--seller", "s-1"]) == 1
+    assert "1 gigs: g-2" in capsys.readouterr().err
+    assert main(["delete", "--seller", "s-1", "--yes"]) == 0
+    assert json.loads(capsys.readouterr().out)["events"] == 1

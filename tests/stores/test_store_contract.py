@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
 from server.errors import StoreUnavailable
 from server.events import Rejection, Surface
 from server.ownership import CLAIM, CLAIMS_PER_GIG, MOVE, OTHER_SELLERS, Conflict
-from server.stores import ApiKey, IngestResult, Store, StoredRejection
+from server.stores import (
+    ApiKey,
+    DeletedData,
+    IngestResult,
+    SQLiteStore,
+    Store,
+    StoredRejection,
+)
 from server.stores.base import InvalidRow
 from server.transitions import Counts
 
@@ -506,3 +514,90 @@ async def test_api_key_expiry_and_last_use_are_kept(store: Store) -> None:
     await store.touch_key("k-404", T0 + 20)  # an unknown key is no error
     [kept] = await store.keys()
     assert (kept.expires, kept.last_used) == (T0 + 90 * B, T0 + 10)
+
+
+def _gig_batch(gig: str, seller: str) -> list[Any]:
+    return [
+        served(f"{gig}-i1", gig=gig, seller=seller, context="logo design", position=1),
+        served(f"{gig}-i2", gig=gig, seller=seller, surface=CATEGORY, context="logos"),
+        viewable(f"{gig}-i1", gig=gig, ts=T0 + 1_000),
+        click(f"{gig}-i1", gig=gig, ts=T0 + 2_000),
+        view(f"{gig}-p1", gig=gig, ts=T0 + B),
+    ]
+
+
+async def test_delete_data_removes_everything_of_a_gig_and_nothing_else(store: Store) -> None:
+    gone, kept = _gig_batch("g-gone", "s-gone"), _gig_batch("g-kept", "s-kept")
+    await store.ingest(
+        [*gone, *kept],
+        [
+            Rejection(0, "ts: required", '{"id": "x1", "gig": "g-gone"}', T0),
+            Rejection(1, "ts: required", '{"id": "x2", "gig": "g-kept"}', T0),
+        ],
+    )
+    before_kept = await rows(store, ("g-kept",))
+
+    deleted = await store.delete_data(["g-gone"])
+
+    assert deleted == DeletedData(
+        gigs=1, events=5, impressions=2, page_views=1, rollups=deleted.rollups,
+        context_rollups=2, context_days=2, rejections=1,
+    )
+    assert deleted.rollups >= 3  # search, category and other rows (MongoDB may split slots)
+    assert await rows(store, ("g-gone",)) == {}
+    assert await store.context_totals(["g-gone"], 0, T0 + 1_000 * B) == []
+    assert await store.gigs_of_sellers(None) == ["g-kept"]
+    assert await store.seller_of(["g-gone", "g-kept"]) == {"g-kept": "s-kept"}
+    assert await store.sellers() == ["s-kept"]
+    assert [r.raw for r in await store.rejections(10)] == ['{"id": "x2", "gig": "g-kept"}']
+    assert await rows(store, ("g-kept",)) == before_kept
+    assert len(await store.context_totals(["g-kept"], 0, T0 + 1_000 * B)) == 2
+
+    # Idempotent: a second deletion finds nothing.
+    assert await store.delete_data(["g-gone"]) == DeletedData()
+    # The same events arriving later are new data: stored and counted again.
+    assert await store.ingest(gone) == IngestResult(accepted=5, duplicates=0)
+    assert (await total(store, "g-gone")).served == 2
+
+
+async def test_delete_data_with_a_seller_also_drops_raw_events_naming_it(store: Store) -> None:
+    await store.ingest([
+        *_gig_batch("g-1", "s-1"),
+        *_gig_batch("g-2", "s-1"),
+        served("o-i1", gig="g-3", seller="s-1", ts=T0 - B),  # g-3 then moved to s-2
+        served("o-i2", gig="g-3", seller="s-2"),
+    ], [Rejection(0, "gig: required", '{"id": "x1", "seller": "s-1"}', T0)])
+
+    deleted = await store.delete_data(["g-1", "g-2"], seller="s-1")
+
+    assert (deleted.gigs, deleted.events, deleted.rejections) == (2, 11, 1)
+    assert await store.gigs_of_sellers(None) == ["g-3"]
+    assert (await total(store, "g-3")).served == 2  # its counts are s-2's now
+    assert await store.delete_data([], seller="s-1") == DeletedData()
+
+
+async def _changed_within(feed: AsyncIterator[frozenset[str]], want: set[str]) -> set[str]:
+    seen: set[str] = set()
+    async with asyncio.timeout(5):
+        while not want <= seen:
+            seen |= await anext(feed)
+    return seen
+
+
+async def test_changes_name_the_gigs_each_commit_changed(
+    store_factory: Callable[[], Store],
+) -> None:
+    watcher, writer = store_factory(), store_factory()
+    await watcher.open()
+    await writer.open()
+    try:
+        async with watcher.changes() as feed:
+            # SQLite tells its own process; MongoDB every client of the database.
+            source = watcher if isinstance(watcher, SQLiteStore) else writer
+            await source.ingest([served("c-1", gig="g-a"), view("p-1", gig="g-b")])
+            assert await _changed_within(feed, {"g-a", "g-b"}) <= {"g-a", "g-b"}
+            await source.delete_data(["g-a"])
+            assert "g-a" in await _changed_within(feed, {"g-a"})
+    finally:
+        await watcher.close()
+        await writer.close()
