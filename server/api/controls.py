@@ -19,6 +19,12 @@ class DeletedDataResult:
     context_rollups: int = strawberry.field(description="Rollup rows by search or category.")
     context_days: int = strawberry.field(description="Kept contexts per day.")
     rejections: int = strawberry.field(description="Rejected events that named it.")
+    invalid_rollups: int = strawberry.field(
+        description="Rollup rows of invalid traffic (kept, never counted) by reason."
+    )
+    gig_claims: int = strawberry.field(
+        description="Ownership claims kept for the admin: on these gigs, or by this seller."
+    )
 
     @classmethod
     def of(cls, deleted: DeletedData) -> DeletedDataResult:
@@ -32,6 +38,8 @@ class DeletedDataResult:
             context_rollups=deleted.context_rollups,
             context_days=deleted.context_days,
             rejections=deleted.rejections,
+            invalid_rollups=deleted.invalid_rollups,
+            gig_claims=deleted.gig_claims,
         )
 
 

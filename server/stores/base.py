@@ -76,6 +76,8 @@ class DeletedData:
     context_rollups: int = 0
     context_days: int = 0
     rejections: int = 0
+    invalid_rollups: int = 0
+    gig_claims: int = 0
 
     def __add__(self, other: DeletedData) -> DeletedData:
         return DeletedData(

@@ -332,6 +332,8 @@ def deletion_filters(gigs: Iterable[str], seller: str | None = None) -> dict[str
         "rollups": by_gig,
         "context_rollups": by_gig,
         "context_days": by_gig,
+        "invalid_rollups": by_gig,
+        "gig_claims": by_gig if seller is None else {"$or": [by_gig, {"seller": seller}]},
         "rejections": {"raw": {"$regex": "|".join(re.escape(n) for n in needles)}}
         if needles
         else _NOTHING,

@@ -370,12 +370,18 @@ class SQLiteStore:
             needles.append(_named("seller", seller))
 
         def delete(conn: sqlite3.Connection) -> DeletedData:
-            counts = dict.fromkeys(("gigs", "rollups", "context_rollups", "context_days"), 0)
+            tables = ("gigs", "rollups", "context_rollups", "context_days", "invalid_rollups",
+                      "gig_claims")
+            counts = dict.fromkeys(tables, 0)
             for gig in wanted:
                 for table in counts:
                     counts[table] += conn.execute(
                         f"DELETE FROM {table} WHERE gig = ?", (gig,)
                     ).rowcount
+            if seller is not None:  # claims the seller made on other sellers' gigs
+                counts["gig_claims"] += conn.execute(
+                    "DELETE FROM gig_claims WHERE seller = ?", (seller,)
+                ).rowcount
             rejections = sum(
                 conn.execute(
                     "DELETE FROM rejections WHERE instr(raw, ?) > 0", (needle,)

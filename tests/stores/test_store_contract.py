@@ -22,7 +22,19 @@ from server.stores import (
 from server.stores.base import InvalidRow
 from server.transitions import Counts
 
-from .store_events import T0, B, Row, click, click_row_surface, rows, served, total, view, viewable
+from .store_events import (
+    FAR,
+    T0,
+    B,
+    Row,
+    click,
+    click_row_surface,
+    rows,
+    served,
+    total,
+    view,
+    viewable,
+)
 
 SEARCH, CATEGORY, HOMEPAGE = Surface.SEARCH, Surface.CATEGORY, Surface.HOMEPAGE
 USER_PAGE, OTHER = Surface.USER_PAGE, Surface.OTHER
@@ -574,6 +586,28 @@ async def test_delete_data_with_a_seller_also_drops_raw_events_naming_it(store: 
     assert await store.gigs_of_sellers(None) == ["g-3"]
     assert (await total(store, "g-3")).served == 2  # its counts are s-2's now
     assert await store.delete_data([], seller="s-1") == DeletedData()
+
+
+async def test_delete_data_also_drops_invalid_traffic_and_claims(store: Store) -> None:
+    await store.ingest([
+        served("i-1", gig="g-bob", seller="bob"),
+        served("i-2", gig="g-bob", invalid="crawler"),
+        served("i-3", gig="g-eve", seller="eve"),
+        served("i-4", gig="g-eve", invalid="crawler"),
+    ])
+    await store.ingest([view("p-1", gig="g-bob", seller="alice", ts=T0 + B)])  # a claim
+    await store.ingest([view("p-2", gig="g-eve", seller="alice", ts=T0 + B)])  # on eve's too
+    assert len(await store.gig_claims(10)) == 2
+
+    deleted = await store.delete_data(["g-bob"])
+
+    assert (deleted.invalid_rollups, deleted.gig_claims) == (1, 1)
+    assert await store.invalid_totals(["g-bob"], 0, FAR) == []
+    assert await store.invalid_totals(["g-eve"], 0, FAR) == [InvalidRow("g-eve", "crawler", 1)]
+    assert [(c.gig, c.seller) for c in await store.gig_claims(10)] == [("g-eve", "alice")]
+    # Deleting a seller also drops the claims it made on other sellers' gigs.
+    assert (await store.delete_data([], seller="alice")).gig_claims == 1
+    assert await store.gig_claims(10) == []
 
 
 async def _changed_within(feed: AsyncIterator[frozenset[str]], want: set[str]) -> set[str]:
