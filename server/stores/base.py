@@ -1,6 +1,6 @@
 """The store contract: what the collector and the API need from a database, and no more.
 
-Two implementations stand behind it: `sqlite.py` (embedded, the default) and `mongo.py`
+Two implementations stand behind it: `sqlite/` (embedded, the default) and `mongo/`
 (production). `tests/stores/test_store_contract.py` runs one suite against every store.
 """
 

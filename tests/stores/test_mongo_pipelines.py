@@ -10,8 +10,8 @@ import pytest
 from server.events import Event, Surface
 from server.metrics import RollupRow
 from server.ownership import Conflict
-from server.stores import mongo_pipelines as mp
 from server.stores.mongo import INDEXES
+from server.stores.mongo import pipelines as mp
 from server.transitions import Counts, ImpressionState, RollupKey
 
 from .store_events import T0, click, served, view, viewable

@@ -15,7 +15,7 @@ from pymongo import AsyncMongoClient, monitoring
 from server.errors import StoreUnavailable
 from server.events import Event, Surface
 from server.stores import IngestResult, MongoStore
-from server.stores import mongo_pipelines as mp
+from server.stores.mongo import pipelines as mp
 
 from ..conftest import WireServer
 from .store_events import T0, click, rows, served, view, viewable

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from server.events import Rejection
-from server.stores import SQLiteStore, sqlite_ingest
+from server.stores import SQLiteStore
+from server.stores.sqlite import ingest as sqlite_ingest
 
 
 @pytest.fixture

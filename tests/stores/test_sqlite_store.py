@@ -14,8 +14,8 @@ import pytest
 from server.errors import StoreUnavailable
 from server.events import Event, Rejection, Surface
 from server.stores import IngestResult, SQLiteStore
-from server.stores import sqlite as sqlite_module
-from server.stores import sqlite_writer as writer_module
+from server.stores.sqlite import store as sqlite_module
+from server.stores.sqlite import writer as writer_module
 from server.transitions import Counts
 
 from .store_events import T0, B, click, rows, served, total, view

@@ -17,11 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ..errors import StoreUnavailable
-from ..events import Event, Rejection
-from ..observability import STORE_GROUP_SIZE
-from .base import IngestResult
-from .sqlite_ingest import create_schema, ingest_group
+from ...errors import StoreUnavailable
+from ...events import Event, Rejection
+from ...observability import STORE_GROUP_SIZE
+from ..base import IngestResult
+from .ingest import create_schema, ingest_group
 
 T = TypeVar("T")
 

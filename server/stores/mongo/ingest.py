@@ -21,7 +21,7 @@ time limit the batch is not acknowledged, and the client's retry is deduped by s
 
 Rollup `$inc`s commute; the one hot spot is many batches adding to one gig's bucket at once.
 A transaction retried after a conflict writes its rollups to another slot of the row
-(`mongo_pipelines.ROLLUP_SLOTS`), and readers add the slots up.
+(`pipelines.ROLLUP_SLOTS`), and readers add the slots up.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import PyMongoError
 from pymongo.read_concern import ReadConcern
 
-from ..events import Event, EventType, Rejection
-from ..ownership import bound_claims, decide
-from ..transitions import (
+from ...events import Event, EventType, Rejection
+from ...ownership import bound_claims, decide
+from ...transitions import (
     DAY_MS,
     ContextDelta,
     ImpressionState,
@@ -51,8 +51,8 @@ from ..transitions import (
     page_view_key,
     plan,
 )
-from . import mongo_pipelines as mp
-from .base import IngestResult
+from ..base import IngestResult
+from . import pipelines as mp
 
 Database = Any  # an AsyncDatabase
 Session = Any  # an AsyncClientSession

@@ -1,7 +1,7 @@
 """The production store: MongoDB through PyMongo's asyncio API (`pymongo.AsyncMongoClient`).
 
 Each batch is one multi-document transaction (`mongo_ingest.py`); the query and document
-shapes are pure builders (`mongo_pipelines.py`). Needs a replica set or a sharded cluster
+shapes are pure builders (`pipelines.py`). Needs a replica set or a sharded cluster
 (transactions); a single-node replica set is enough.
 
 Production notes (README "MongoDB"):
@@ -10,7 +10,7 @@ Production notes (README "MongoDB"):
   acknowledged event is visible to the next query;
 - every operation has a time limit (`timeoutMS` in the URL, default 5 s): a stalled server
   makes a batch fail with 503 (the client retries later) instead of hanging;
-- shard plan: `mongo_pipelines.SHARD_KEYS`.
+- shard plan: `pipelines.SHARD_KEYS`.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.errors import CollectionInvalid, PyMongoError
 
-from ..errors import StoreUnavailable
-from ..events import Event, Rejection
-from ..metrics import ContextRow, RollupRow, sum_spans
-from ..ownership import Conflict
-from ..transitions import bucket_of
-from . import mongo_ingest
-from . import mongo_pipelines as mp
-from .base import REJECTIONS_KEPT, ApiKey, DeletedData, IngestResult, InvalidRow, StoredRejection
+from ...errors import StoreUnavailable
+from ...events import Event, Rejection
+from ...metrics import ContextRow, RollupRow, sum_spans
+from ...ownership import Conflict
+from ...transitions import bucket_of
+from ..base import REJECTIONS_KEPT, ApiKey, DeletedData, IngestResult, InvalidRow, StoredRejection
+from . import ingest as mongo_ingest
+from . import pipelines as mp
 
 log = logging.getLogger("gigmetrics.mongo")
 
@@ -230,7 +230,7 @@ class MongoStore:
 
     def counters(self) -> Any:
         """A `limits` storage shared by every process on this database (over-rate traffic)."""
-        from ..traffic import MongoCounters
+        from ...traffic import MongoCounters
 
         return MongoCounters(self._live().rate_counters)
 

@@ -1,5 +1,5 @@
 """The embedded store: one SQLite file; writes go through one writer thread with group
-commit (`sqlite_writer.py`), reads use a connection per thread beside it (WAL).
+commit (`writer.py`), reads use a connection per thread beside it (WAL).
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from contextlib import AbstractAsyncContextManager
 from functools import partial
 from typing import Any, TypeVar
 
-from ..errors import StoreUnavailable
-from ..events import Event, Rejection, Surface
-from ..metrics import ContextRow, RollupRow
-from ..ownership import Conflict
-from ..transitions import DAY_MS, Counts, bucket_of
-from ..untrusted import raw_copy
-from .base import REJECTIONS_KEPT, ApiKey, DeletedData, IngestResult, InvalidRow, StoredRejection
-from .changes import ChangeNotifier
-from .sqlite_ingest import ROLLUP_COLUMNS, chunks
-from .sqlite_writer import Writer, connect, unavailable
+from ...errors import StoreUnavailable
+from ...events import Event, Rejection, Surface
+from ...metrics import ContextRow, RollupRow
+from ...ownership import Conflict
+from ...transitions import DAY_MS, Counts, bucket_of
+from ...untrusted import raw_copy
+from ..base import REJECTIONS_KEPT, ApiKey, DeletedData, IngestResult, InvalidRow, StoredRejection
+from ..changes import ChangeNotifier
+from .ingest import ROLLUP_COLUMNS, chunks
+from .writer import Writer, connect, unavailable
 
 T = TypeVar("T")
 

@@ -12,10 +12,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..events import Event, Surface
-from ..metrics import ContextRow, RollupRow
-from ..ownership import Conflict
-from ..transitions import (
+from ...events import Event, Surface
+from ...metrics import ContextRow, RollupRow
+from ...ownership import Conflict
+from ...transitions import (
     DAY_MS,
     ContextKey,
     Counts,
@@ -23,7 +23,7 @@ from ..transitions import (
     InvalidKey,
     RollupKey,
 )
-from ..untrusted import raw_copy
+from ...untrusted import raw_copy
 
 Document = dict[str, Any]
 Pipeline = list[Document]

@@ -10,9 +10,9 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from ..events import Event, EventType, Rejection, Surface
-from ..ownership import OTHER_SELLERS, Owner, bound_claims, decide
-from ..transitions import (
+from ...events import Event, EventType, Rejection, Surface
+from ...ownership import OTHER_SELLERS, Owner, bound_claims, decide
+from ...transitions import (
     DAY_MS,
     ContextDelta,
     ImpressionState,
@@ -24,7 +24,7 @@ from ..transitions import (
     page_view_key,
     plan,
 )
-from .base import REJECTIONS_KEPT, IngestResult
+from ..base import REJECTIONS_KEPT, IngestResult
 
 Batch = tuple[Sequence[Event], Sequence[Rejection]]
 
