@@ -32,6 +32,16 @@ SECANTUSD = os.environ.get("GIGMETRICS_TEST_SECANTUSD", "").strip() or str(
 STORE_KINDS = ["sqlite", "mongodb"]
 
 
+def stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Terminate a child process, killing it if it has not exited within `timeout`."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -115,12 +125,7 @@ def wire_server() -> Iterator[WireServer]:
     finally:
         server.close()
         assert server.process is not None
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
+        stop_process(server.process, timeout=20)
         shutil.rmtree(server.home or "", ignore_errors=True)
 
 

@@ -162,8 +162,7 @@ async def rejected_events(
 ) -> list[RejectedEvent]:
     ctx = info.context
     require_admin(await ctx.access(), "rejectedEvents")
-    if not 1 <= limit <= MAX_REJECTIONS:
-        raise QueryError(f"limit is {limit}: ask for 1 to {MAX_REJECTIONS} rejected events.")
+    _check_limit(limit, "rejected events")
     return [RejectedEvent.of(r) for r in await ctx.service.rejections(limit)]
 
 
@@ -205,8 +204,7 @@ async def gig_claims(
 ) -> list[GigClaim]:
     ctx = info.context
     require_admin(await ctx.access(), "gigClaims")
-    if not 1 <= limit <= MAX_REJECTIONS:
-        raise QueryError(f"limit is {limit}: ask for 1 to {MAX_REJECTIONS} claims.")
+    _check_limit(limit, "claims")
     return [GigClaim.of(c) for c in await ctx.service.gig_claims(limit)]
 
 
@@ -237,3 +235,9 @@ def _connection(page: Page[Any], nodes: list[tuple[str, GigMetrics]]) -> GigMetr
         ),
         total_count=page.total,
     )
+
+
+def _check_limit(limit: int, what: str) -> None:
+    """The admin lists take 1 to MAX_REJECTIONS rows."""
+    if not 1 <= limit <= MAX_REJECTIONS:
+        raise QueryError(f"limit is {limit}: ask for 1 to {MAX_REJECTIONS} {what}.")

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..conftest import REPO, free_port
+from ..conftest import REPO, free_port, stop_process
 
 ADMIN_KEY = "test-admin-key"
 
@@ -77,12 +77,7 @@ class ServerProcess:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            stop_process(self.process, timeout=10)
 
     def graphql(self, query: str, **variables: object) -> dict[str, object]:
         response = httpx.post(

@@ -26,6 +26,17 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[]
 
 
 @pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    """An opened SQLite store, for the tests of what only SQLite does."""
+    store = SQLiteStore(tmp_path / "gm.db")
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@pytest.fixture
 async def store(store_factory: Callable[[], Store]) -> AsyncIterator[Store]:
     """An opened store of each kind, closed after the test."""
     opened = store_factory()

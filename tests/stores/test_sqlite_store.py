@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +19,6 @@ from server.stores.sqlite import writer as writer_module
 from server.transitions import Counts
 
 from .store_events import T0, B, click, rows, served, total, view
-
-
-@pytest.fixture
-async def sqlite_store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    store = SQLiteStore(tmp_path / "gm.db")
-    await store.open()
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def test_concurrent_ingests_share_one_commit(
