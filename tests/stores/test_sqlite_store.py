@@ -183,3 +183,66 @@ async def test_close_waits_for_a_running_read(sqlite_store: SQLiteStore) -> None
     await sqlite_store.close()  # would crash the process if it closed the busy connection
     assert await reading == 0
     assert await sqlite_store.ping() is False
+
+
+LAYOUT_1 = """
+CREATE TABLE events (
+    id TEXT PRIMARY KEY, gig TEXT NOT NULL, type TEXT NOT NULL, ts INTEGER NOT NULL,
+    imp TEXT, pv TEXT, surface TEXT, context TEXT, position INTEGER, seller TEXT,
+    automated INTEGER NOT NULL, sig TEXT, invalid TEXT
+) WITHOUT ROWID;
+CREATE TABLE impressions (
+    key TEXT PRIMARY KEY, bucket INTEGER NOT NULL, surface TEXT NOT NULL,
+    viewable INTEGER NOT NULL, clicked INTEGER NOT NULL, position INTEGER,
+    surface_known INTEGER NOT NULL, context TEXT
+) WITHOUT ROWID;
+"""
+
+
+async def test_a_file_of_the_wide_event_layout_is_migrated_and_keeps_deduping(
+    tmp_path: Path,
+) -> None:
+    """Files written before raw events were narrowed (layout 1): their events still dedupe
+    retries, their impressions still count once, and nothing else about them changes."""
+    path = tmp_path / "old.db"
+    first = [served("i-1"), served("i-2")]
+    with sqlite3.connect(path) as conn:
+        conn.executescript(LAYOUT_1)
+        conn.executemany(
+            "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(e.id, e.gig, e.type.value, e.ts, e.imp, None, "search", None, None, None, 0,
+              None, None) for e in first]
+            + [("bot-1", "g-1", "served", T0, "i-9", None, "search", None, None, None, 1,
+                None, None)],
+        )
+        conn.executemany(
+            "INSERT INTO impressions VALUES (?,?,?,?,?,?,?,?)",
+            [(f"{e.imp}\x1f{e.gig}", T0, "search", 0, 0, None, 1, None) for e in first],
+        )
+        conn.execute(
+            "CREATE TABLE rollups (gig TEXT NOT NULL, bucket INTEGER NOT NULL, surface TEXT "
+            "NOT NULL, served INTEGER NOT NULL, viewable INTEGER NOT NULL, clicks INTEGER NOT "
+            "NULL, views INTEGER NOT NULL, position_sum INTEGER NOT NULL, position_count "
+            "INTEGER NOT NULL, PRIMARY KEY (gig, bucket, surface)) WITHOUT ROWID"
+        )
+        conn.execute("INSERT INTO rollups VALUES ('g-1', ?, 'search', 2, 0, 0, 0, 0, 0)", (T0,))
+    conn.close()
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        # The retry of the old batch is all duplicates; a click on an old impression counts
+        # (viewable and click) under the surface it was shown on.
+        assert await store.ingest([*first, click("i-1")]) == IngestResult(1, 2)
+        assert await rows(store) == {("g-1", T0, Surface.SEARCH): (2, 1, 1, 0, 0, 0)}
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(events)")]
+        assert columns == ["id", "gig", "ts", "type", "seller", "invalid"]
+        assert conn.execute("SELECT id, type, invalid FROM events ORDER BY id").fetchall()[:1] == [
+            ("bot-1", 0, "declared_automation")
+        ]
+        assert {r[0] for r in conn.execute("SELECT typeof(surface) FROM impressions")} == {
+            "integer"
+        }
+    conn.close()

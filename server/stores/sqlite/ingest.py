@@ -1,16 +1,24 @@
 """What one SQLite group commit writes: dedupe, raw events, transitions, rollups, gigs.
 
-A fixed handful of statements per group, whatever its size (IN lists are chunked), because
-this is the hot path. Counting itself is `transitions.plan`; nothing here decides a count.
+A fixed handful of statements per group, whatever its size, because this is the hot path:
+each write is one multi-row VALUES statement (per 512 rows), and each read returns its rows
+as one JSON array (`json_group_array`). So the writer thread gives up Python's GIL once per
+statement, not once per row: per-row steps (`executemany`, fetching row by row) made it wait
+behind the busy event loop for every row, a GIL convoy that cost more than the writing.
+Counting itself is `transitions.plan`; nothing here decides a count.
 """
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+import orjson
+
 from ...events import Event, EventType, Rejection, Surface
+from ...invalid import DECLARED_AUTOMATION
 from ...ownership import OTHER_SELLERS, Owner, bound_claims, decide
 from ...transitions import (
     DAY_MS,
@@ -30,20 +38,28 @@ Batch = tuple[Sequence[Event], Sequence[Rejection]]
 
 MAX_PARAMS = 500
 
+# Raw events keep what dedupe, deletion and retention need: the id, the gig, the time, the
+# type (TYPE_CODES), the seller the event named, and why it is invalid traffic (NULL: counted).
+# What the event said about its impression or page load is kept, once per impression, in
+# `impressions` and `page_views`; a per-event copy of it was half of the file.
 # No index on time for purging: with random keys, each one would cost another page written
 # per event on this hot path. `SQLiteStore.purge` walks the keys in chunks instead.
-SCHEMA = """
+EVENTS_TABLE = """
 CREATE TABLE IF NOT EXISTS events (
-    id TEXT PRIMARY KEY, gig TEXT NOT NULL, type TEXT NOT NULL, ts INTEGER NOT NULL,
-    imp TEXT, pv TEXT, surface TEXT, context TEXT, position INTEGER, seller TEXT,
-    automated INTEGER NOT NULL
+    id TEXT PRIMARY KEY, gig TEXT NOT NULL, ts INTEGER NOT NULL, type INTEGER NOT NULL,
+    seller TEXT, invalid TEXT
 ) WITHOUT ROWID;
--- key is transitions.impression_key (imp + gig); bucket doubles as the purge time.
+"""
+# key is transitions.impression_key (imp + gig); bucket doubles as the purge time; surface is
+# a SURFACE_CODES number.
+IMPRESSIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS impressions (
-    key TEXT PRIMARY KEY, bucket INTEGER NOT NULL, surface TEXT NOT NULL,
+    key TEXT PRIMARY KEY, bucket INTEGER NOT NULL, surface INTEGER NOT NULL,
     viewable INTEGER NOT NULL, clicked INTEGER NOT NULL, position INTEGER,
     surface_known INTEGER NOT NULL, context TEXT
 ) WITHOUT ROWID;
+"""
+SCHEMA = EVENTS_TABLE + IMPRESSIONS_TABLE + """
 CREATE TABLE IF NOT EXISTS page_views (key TEXT PRIMARY KEY, bucket INTEGER NOT NULL)
     WITHOUT ROWID;
 -- This primary key is what bounds a query by days x 96 buckets x 5 surfaces, not by events.
@@ -93,69 +109,140 @@ CREATE TABLE IF NOT EXISTS rejections (
 );
 """
 
+# Small numbers on disk for the two enums stored once per event or impression.
+TYPE_CODES = {t: n for n, t in enumerate(EventType)}
+SURFACE_CODES = {s: n for n, s in enumerate(Surface)}
+SURFACES = list(Surface)
+# The version of the layout above; older files are migrated by `create_schema`.
+LAYOUT = 2
+
 INSERT_REJECTION = "INSERT INTO rejections (received, idx, reason, raw) VALUES (?,?,?,?)"
 DROP_OLD_REJECTIONS = "DELETE FROM rejections WHERE id <= (SELECT max(id) FROM rejections) - ?"
-# Columns in `Event`'s field order, so the NamedTuples bind as they are (their enums are
-# str subclasses, stored as their text).
-INSERT_EVENT = (
-    "INSERT INTO events (id, type, gig, ts, seller, imp, pv, surface, context, position, "
-    "automated, sig, invalid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
-UPSERT_INVALID = (
-    "INSERT INTO invalid_rollups VALUES (?,?,?,?) ON CONFLICT(gig, bucket, reason) DO UPDATE "
-    "SET events=events+excluded.events"
-)
-UPSERT_CLAIM = (
-    "INSERT INTO gig_claims VALUES (?,?,?,?,?) ON CONFLICT(gig, seller) DO UPDATE SET "
+
+
+# Writes: `_write` runs each over all its rows as multi-row VALUES statements.
+INSERT_EVENTS = "INSERT INTO events (id, gig, ts, type, seller, invalid)"
+INSERT_RENDERS = "INSERT INTO renders (key, holder, ts)"
+INSERT_PAGE_VIEWS = "INSERT INTO page_views (key, bucket)"
+INSERT_CONTEXT_DAYS = "INSERT INTO context_days (gig, day, context)"
+INSERT_INVALID = "INSERT INTO invalid_rollups (gig, bucket, reason, events)"
+ADD_INVALID = "ON CONFLICT(gig, bucket, reason) DO UPDATE SET events=events+excluded.events"
+INSERT_CLAIMS = "INSERT INTO gig_claims (gig, seller, first, last, events)"
+ADD_CLAIMS = (
+    "ON CONFLICT(gig, seller) DO UPDATE SET "
     "first=min(first, excluded.first), last=max(last, excluded.last), "
     "events=events+excluded.events"
 )
-UPSERT_IMPRESSION = (
-    "INSERT INTO impressions VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET "
+INSERT_IMPRESSIONS = (
+    "INSERT INTO impressions "
+    "(key, bucket, surface, viewable, clicked, position, surface_known, context)"
+)
+REPLACE_IMPRESSIONS = (
+    "ON CONFLICT(key) DO UPDATE SET "
     "surface=excluded.surface, viewable=excluded.viewable, clicked=excluded.clicked, "
     "position=excluded.position, surface_known=excluded.surface_known, "
     "context=excluded.context"
 )
-UPSERT_CONTEXT_ROLLUP = (
-    "INSERT INTO context_rollups VALUES (?,?,?,?,?,?,?,?,?) "
+INSERT_CONTEXT_ROLLUPS = (
+    "INSERT INTO context_rollups "
+    "(gig, bucket, surface, context, served, viewable, clicks, position_sum, position_count)"
+)
+ADD_CONTEXT_ROLLUPS = (
     "ON CONFLICT(gig, bucket, surface, context) DO UPDATE "
     "SET served=served+excluded.served, viewable=viewable+excluded.viewable, "
     "clicks=clicks+excluded.clicks, position_sum=position_sum+excluded.position_sum, "
     "position_count=position_count+excluded.position_count"
 )
-UPSERT_ROLLUP = (
-    "INSERT INTO rollups VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(gig, bucket, surface) DO UPDATE "
+ROLLUP_COLUMNS = (
+    "gig, bucket, surface, served, viewable, clicks, views, position_sum, position_count"
+)
+INSERT_ROLLUPS = f"INSERT INTO rollups ({ROLLUP_COLUMNS})"
+ADD_ROLLUPS = (
+    "ON CONFLICT(gig, bucket, surface) DO UPDATE "
     "SET served=served+excluded.served, viewable=viewable+excluded.viewable, "
     "clicks=clicks+excluded.clicks, views=views+excluded.views, "
     "position_sum=position_sum+excluded.position_sum, "
     "position_count=position_count+excluded.position_count"
 )
 # Only gigs that are new or whose owner `ownership.decide` changes are written.
-UPSERT_GIG = (
-    "INSERT INTO gigs VALUES (?,?,?) ON CONFLICT(gig) DO UPDATE SET "
-    "seller=excluded.seller, seller_ts=excluded.seller_ts"
+INSERT_GIGS = "INSERT INTO gigs (gig, seller, seller_ts)"
+SET_OWNERS = "ON CONFLICT(gig) DO UPDATE SET seller=excluded.seller, seller_ts=excluded.seller_ts"
+
+# Reads: `_read` fills `{marks}` with the keys and decodes the one JSON array row.
+STORED_IDS = "SELECT json_group_array(id) FROM events WHERE id IN ({marks})"
+STORED_IMPRESSIONS = (
+    "SELECT json_group_array(json_array(key, bucket, surface, viewable, clicked, position, "
+    "surface_known, context)) FROM impressions WHERE key IN ({marks})"
 )
-ROLLUP_COLUMNS = (
-    "gig, bucket, surface, served, viewable, clicks, views, position_sum, position_count"
+STORED_PAGE_VIEWS = "SELECT json_group_array(key) FROM page_views WHERE key IN ({marks})"
+STORED_RENDERS = (
+    "SELECT json_group_array(json_array(key, holder)) FROM renders WHERE key IN ({marks})"
+)
+STORED_OWNERS = (
+    "SELECT json_group_array(json_array(gig, seller, seller_ts)) FROM gigs "
+    "WHERE gig IN ({marks})"
+)
+STORED_CLAIMANTS = (
+    "SELECT json_group_array(json_array(gig, seller)) FROM gig_claims WHERE gig IN ({marks})"
+)
+# Gigs x days: a superset of the (gig, day) pairs wanted, each one primary-key range
+# (a row-value IN list would scan the table).
+KEPT_CONTEXTS = (
+    "SELECT json_group_array(json_array(gig, day, context)) FROM context_days "
+    "WHERE gig IN ({marks}) AND day IN ({days})"
 )
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
-    """Create missing tables, and add columns that files made by older versions lack."""
+    """Create missing tables, and bring files made by older versions up to this layout."""
     conn.executescript(SCHEMA)
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(impressions)")}
-    if "context" not in columns:
-        conn.execute("ALTER TABLE impressions ADD COLUMN context TEXT")
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
-    for name in ("sig", "invalid"):
-        if name not in columns:
-            conn.execute(f"ALTER TABLE events ADD COLUMN {name} TEXT")
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= LAYOUT:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        _migrate(conn)
+        conn.execute(f"PRAGMA user_version = {LAYOUT}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Layout 1 (and older) to 2: raw events keep only what they are kept for, and the
+    impressions' surface becomes a number. One transaction: all of it or none."""
+    impressions = {row[1]: row[2] for row in conn.execute("PRAGMA table_info(impressions)")}
+    if impressions["surface"] == "TEXT":  # a TEXT column would keep numbers as text
+        context = "context" if "context" in impressions else "NULL"
+        cases = " ".join(f"WHEN '{s.value}' THEN {n}" for s, n in SURFACE_CODES.items())
+        conn.execute("ALTER TABLE impressions RENAME TO impressions_layout_1")
+        conn.execute(IMPRESSIONS_TABLE.strip().rstrip(";"))
+        conn.execute(
+            "INSERT INTO impressions SELECT key, bucket, CASE surface {cases} END, viewable, "
+            f"clicked, position, surface_known, {context} FROM impressions_layout_1"
+            .replace("{cases}", cases)
+        )
+        conn.execute("DROP TABLE impressions_layout_1")
+    events = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+    if "imp" in events:  # the wide layout: copy what is kept into the narrow one
+        invalid = "invalid" if "invalid" in events else "NULL"
+        types = " ".join(f"WHEN '{t.value}' THEN {n}" for t, n in TYPE_CODES.items())
+        conn.execute("ALTER TABLE events RENAME TO events_layout_1")
+        conn.execute(EVENTS_TABLE.strip().rstrip(";"))  # (executescript would commit)
+        conn.execute(
+            "INSERT INTO events (id, gig, ts, type, seller, invalid) "
+            f"SELECT id, gig, ts, CASE type {types} END, seller, "
+            f"COALESCE({invalid}, CASE WHEN automated THEN '{DECLARED_AUTOMATION}' END) "
+            "FROM events_layout_1"
+        )
+        conn.execute("DROP TABLE events_layout_1")
 
 
 def ingest_group(conn: sqlite3.Connection, batches: Sequence[Batch]) -> list[IngestResult]:
     """Store and count every batch of a group inside the caller's transaction."""
     ids = {e.id for events, _ in batches for e in events}
-    seen = set(select_column(conn, "SELECT id FROM events WHERE id IN ({marks})", ids))
+    seen = set(_read(conn, STORED_IDS, ids))
     new: list[Event] = []
     new_of_batch: list[list[Event]] = []
     for events, _ in batches:
@@ -189,141 +276,130 @@ def _count(conn: sqlite3.Connection, new: list[Event]) -> dict[str, str]:
         key = page_view_key(event) if event.type is EventType.VIEW else None
         if key is not None:
             view_buckets.setdefault(key, bucket_of(event.ts))
-    seen_views = set(
-        select_column(conn, "SELECT key FROM page_views WHERE key IN ({marks})", view_buckets)
-    )
+    seen_views = set(_read(conn, STORED_PAGE_VIEWS, view_buckets))
     known_views = set(seen_views)
     wanted = {e.render for e in counted if e.render is not None}
-    sql = "SELECT key, holder FROM renders WHERE key IN ({marks})"
-    renders: dict[str, str] = {k: h for k, h in _select_rows(conn, sql, wanted)}
+    renders: dict[str, str] = dict(_read(conn, STORED_RENDERS, wanted))
     known_renders = set(renders)
     contexts: ContextDelta = {}
     judged: dict[str, str] = {}
     changed, delta = plan(counted, impressions, seen_views, contexts, renders, judged)
-    conn.executemany(INSERT_EVENT, [_event_row(e, judged) for e in new])
+    _write(conn, INSERT_EVENTS, [_event_row(e, judged) for e in new])
     spent_at = {e.render: e.ts for e in reversed(counted) if e.render is not None}
-    conn.executemany(
-        "INSERT INTO renders VALUES (?,?,?)",
-        [(k, renders[k], spent_at[k]) for k in sorted(set(renders) - known_renders)],
-    )
-    conn.executemany(
-        UPSERT_INVALID, [(*key, n) for key, n in invalid_delta(new, judged).items()]
-    )
-    conn.executemany(
-        UPSERT_IMPRESSION,
-        [
-            (key, s.bucket, s.surface.value, int(s.viewable), int(s.clicked), s.position,
-             int(s.surface_known), s.context)
-            for key, s in changed.items()
-        ],
-    )
+    _write(conn, INSERT_RENDERS,
+           [(k, renders[k], spent_at[k]) for k in sorted(set(renders) - known_renders)])
+    _write(conn, INSERT_INVALID, [(*key, n) for key, n in invalid_delta(new, judged).items()],
+           ADD_INVALID)
+    codes = SURFACE_CODES
+    _write(conn, INSERT_IMPRESSIONS, [
+        (key, s.bucket, codes[s.surface], int(s.viewable), int(s.clicked), s.position,
+         int(s.surface_known), s.context)
+        for key, s in changed.items()
+    ], REPLACE_IMPRESSIONS)
     if contexts:
         _count_contexts(conn, contexts)
-    conn.executemany(
-        "INSERT INTO page_views VALUES (?,?)",
-        [(key, view_buckets[key]) for key in seen_views - known_views],
-    )
-    conn.executemany(
-        UPSERT_ROLLUP,
-        [
-            (
-                k.gig,
-                k.bucket,
-                k.surface.value,
-                c.served,
-                c.viewable,
-                c.clicks,
-                c.views,
-                c.position_sum,
-                c.position_count,
-            )
-            for k, c in delta.items()
-        ],
-    )
+    _write(conn, INSERT_PAGE_VIEWS, [(key, view_buckets[key]) for key in seen_views - known_views])
+    _write(conn, INSERT_ROLLUPS, [
+        (k.gig, k.bucket, k.surface.value, c.served, c.viewable, c.clicks, c.views,
+         c.position_sum, c.position_count)
+        for k, c in delta.items()
+    ], ADD_ROLLUPS)
     _own(conn, new)
     return judged
 
 
 def _event_row(event: Event, judged: dict[str, str]) -> tuple[Any, ...]:
     reason = event.invalid or judged.get(event.id)
-    return (*event[:11], event.sig, reason)
+    if reason is None and event.automated:
+        reason = DECLARED_AUTOMATION
+    return (event.id, event.gig, event.ts, TYPE_CODES[event.type], event.seller, reason)
 
 
 def _own(conn: sqlite3.Connection, new: list[Event]) -> None:
     """Owners set by trusted events, and conflicting claims kept (`ownership.decide`)."""
-    stored: dict[str, Owner] = {
-        gig: (seller, when)
-        for gig, seller, when in _select_rows(
-            conn, "SELECT gig, seller, seller_ts FROM gigs WHERE gig IN ({marks})",
-            {e.gig for e in new},
-        )
-    }
+    rows = _read(conn, STORED_OWNERS, {e.gig for e in new})
+    stored: dict[str, Owner] = {gig: (seller, when) for gig, seller, when in rows}
     owners, conflicts = decide(stored, new)
-    conn.executemany(UPSERT_GIG, [(gig, s, when) for gig, (s, when) in owners.items()])
+    _write(conn, INSERT_GIGS, [(gig, s, when) for gig, (s, when) in owners.items()], SET_OWNERS)
     if not conflicts:
         return
     kept: dict[str, set[str]] = {}
-    for gig, seller in _select_rows(
-        conn, "SELECT gig, seller FROM gig_claims WHERE gig IN ({marks})",
-        {gig for gig, _ in conflicts},
-    ):
+    for gig, seller in _read(conn, STORED_CLAIMANTS, {gig for gig, _ in conflicts}):
         if seller != OTHER_SELLERS:
             kept.setdefault(gig, set()).add(seller)
     bounded, _ = bound_claims(conflicts, kept)
-    conn.executemany(
-        UPSERT_CLAIM,
-        [(c.gig, c.seller, c.first, c.last, c.events) for c in bounded.values()],
-    )
+    _write(conn, INSERT_CLAIMS,
+           [(c.gig, c.seller, c.first, c.last, c.events) for c in bounded.values()], ADD_CLAIMS)
 
 
 def _count_contexts(conn: sqlite3.Connection, contexts: ContextDelta) -> None:
-    days = sorted({(k.gig, k.bucket // DAY_MS) for k in contexts})
-    kept: dict[tuple[str, int], set[str]] = {}
-    for gig, day in days:
-        rows = conn.execute(
-            "SELECT context FROM context_days WHERE gig = ? AND day = ?", (gig, day)
-        )
-        kept[(gig, day)] = {r[0] for r in rows}
+    kept: dict[tuple[str, int], set[str]] = {(k.gig, k.bucket // DAY_MS): set() for k in contexts}
+    days = sorted({day for _, day in kept})
+    sql = KEPT_CONTEXTS.replace("{days}", ",".join(map(str, days)))
+    for gig, day, context in _read(conn, sql, {gig for gig, _ in kept}):
+        if (gig, day) in kept:
+            kept[(gig, day)].add(context)
     bounded, admitted = bound_contexts(contexts, kept)
-    conn.executemany("INSERT INTO context_days VALUES (?,?,?)", sorted(admitted))
-    conn.executemany(
-        UPSERT_CONTEXT_ROLLUP,
-        [
-            (k.gig, k.bucket, k.surface.value, k.context, c.served, c.viewable, c.clicks,
-             c.position_sum, c.position_count)
-            for k, c in bounded.items()
-        ],
-    )
+    _write(conn, INSERT_CONTEXT_DAYS, sorted(admitted))
+    _write(conn, INSERT_CONTEXT_ROLLUPS, [
+        (k.gig, k.bucket, k.surface.value, k.context, c.served, c.viewable, c.clicks,
+         c.position_sum, c.position_count)
+        for k, c in bounded.items()
+    ], ADD_CONTEXT_ROLLUPS)
 
 
 def _load_impressions(conn: sqlite3.Connection, keys: set[str]) -> dict[str, ImpressionState]:
-    sql = (
-        "SELECT key, bucket, surface, viewable, clicked, position, surface_known, context "
-        "FROM impressions WHERE key IN ({marks})"
-    )
-    found: dict[str, ImpressionState] = {}
-    for chunk in chunks(list(keys)):
-        for key, bucket, surface, viewable, clicked, position, known, context in conn.execute(
-            sql.format(marks=",".join("?" * len(chunk))), chunk
-        ):
-            found[key] = ImpressionState(
-                bucket, Surface(surface), bool(viewable), bool(clicked), position, bool(known),
-                context,
-            )
+    surfaces = SURFACES
+    return {
+        key: ImpressionState(bucket, surfaces[surface], bool(viewable), bool(clicked), position,
+                             bool(known), context)
+        for key, bucket, surface, viewable, clicked, position, known, context
+        in _read(conn, STORED_IMPRESSIONS, keys)
+    }
+
+
+def _read(conn: sqlite3.Connection, sql: str, keys: Iterable[Any]) -> list[Any]:
+    """The rows `sql` finds for `keys` (its `{marks}`): one statement and one step per
+    chunk. IN lists are padded (with the last key again) to a power of two, so a handful of
+    statement texts serve every size, each prepared once."""
+    wanted = sorted(keys)
+    found: list[Any] = []
+    for start in range(0, len(wanted), CHUNK_ROWS):
+        chunk = wanted[start : start + CHUNK_ROWS]
+        size = 1 << (len(chunk) - 1).bit_length()
+        chunk += chunk[-1:] * (size - len(chunk))
+        statement = _padded(sql, size)
+        found += orjson.loads(conn.execute(statement, chunk).fetchone()[0])
     return found
 
 
-def select_column(conn: sqlite3.Connection, sql: str, values: Iterable[str]) -> Iterator[Any]:
-    """Run `sql` (with `{marks}`) over chunks of `values`; its first column."""
-    for chunk in chunks(list(values)):
-        yield from (r[0] for r in conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk))
+def _write(
+    conn: sqlite3.Connection, insert: str, rows: Sequence[Sequence[Any]], conflict: str = ""
+) -> None:
+    """`insert` (with its ON CONFLICT clause) over every row: multi-row VALUES statements of
+    power-of-two sizes, so a handful of statement texts serve every size, each one step."""
+    start = 0
+    while start < len(rows):
+        size = min(CHUNK_ROWS, 1 << ((len(rows) - start).bit_length() - 1))
+        chunk = rows[start : start + size]
+        conn.execute(_values(insert, len(chunk[0]), size, conflict),
+                     [value for row in chunk for value in row])
+        start += size
 
 
-def _select_rows(
-    conn: sqlite3.Connection, sql: str, values: Iterable[str]
-) -> Iterator[tuple[Any, ...]]:
-    for chunk in chunks(sorted(values)):
-        yield from conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
+# Rows per statement, at most (IN keys, or VALUES rows).
+CHUNK_ROWS = 512
+
+
+@functools.lru_cache(maxsize=256)
+def _padded(sql: str, size: int) -> str:
+    return sql.replace("{marks}", ",".join("?" * size))
+
+
+@functools.lru_cache(maxsize=256)
+def _values(insert: str, width: int, rows: int, conflict: str) -> str:
+    row = "(" + ",".join("?" * width) + ")"
+    return f"{insert} VALUES {','.join([row] * rows)} {conflict}"
 
 
 def chunks(values: list[str]) -> Iterator[list[str]]:

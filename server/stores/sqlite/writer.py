@@ -47,7 +47,10 @@ def connect(path: str, *, cache_mib: int = 16) -> sqlite3.Connection:
     WAL (handed to the OS) before COMMIT returns. Only a power cut or an OS crash could
     lose the last commits.
     """
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # The ingest keeps a few hundred statement texts (ingest.py: sizes x statements).
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, cached_statements=512
+    )
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=10000")
