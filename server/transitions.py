@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import NamedTuple
 
 from . import invalid
@@ -183,19 +184,27 @@ def context_delta(gig: str, before: ImpressionState | None, after: ImpressionSta
 def _add_context(
     delta: ContextDelta, gig: str, before: ImpressionState | None, after: ImpressionState
 ) -> None:
-    for state, sign in ((before, -1), (after, 1)):
-        if state is None or state.context is None:
-            continue
-        key = ContextKey(gig, state.bucket, state.surface, state.context)
-        row = delta.get(key)
-        if row is None:
-            row = delta[key] = Counts()
-        row.served += sign
-        row.viewable += sign * state.viewable
-        row.clicks += sign * state.clicked
-        if state.position is not None:
-            row.position_sum += sign * state.position
-            row.position_count += sign
+    # Hot: once per changed impression. `before` is None for a new impression.
+    if before is not None and before.context is not None:
+        _add_state(delta, gig, before, -1)
+    if after.context is not None:
+        _add_state(delta, gig, after, 1)
+
+
+def _add_state(delta: ContextDelta, gig: str, state: ImpressionState, sign: int) -> None:
+    bucket, surface, viewable, clicked, position, _, context = state
+    key = ContextKey(gig, bucket, surface, context)  # type: ignore[arg-type]
+    row = delta.get(key)
+    if row is None:
+        row = delta[key] = Counts()
+    row.served += sign
+    if viewable:
+        row.viewable += sign
+    if clicked:
+        row.clicks += sign
+    if position is not None:
+        row.position_sum += sign * position
+        row.position_count += sign
 
 
 def bound_contexts(
@@ -207,22 +216,36 @@ def bound_contexts(
     (gig, day, context) triples admitted now are returned for the store to keep. A context
     is admitted or not once per day and kept sets only grow, so a later correction of an
     impression (a surface named late) always reaches the row its first count went to.
+    Contexts are considered in (gig, bucket, context, surface) order, so which ones a busy
+    day admits does not depend on how its events were batched.
     """
     bounded: ContextDelta = {}
     admitted: set[tuple[str, int, str]] = set()
-    for key in sorted(delta, key=lambda k: (k.gig, k.bucket, k.context, k.surface.value)):
-        day = key.bucket // DAY_MS
-        known = kept.setdefault((key.gig, day), set())
-        context = key.context
-        if context not in known:
-            if len(known) < limit:
-                known.add(context)
-                admitted.add((key.gig, day, context))
-            else:
-                context = OTHER_CONTEXT
-        target = ContextKey(key.gig, key.bucket, key.surface, context)
-        bounded.setdefault(target, Counts()).add(delta[key])
+    others: list[tuple[ContextKey, Counts]] = []
+    for key in sorted(delta, key=_CONTEXT_ORDER):
+        gig, bucket, surface, context = key
+        day = bucket // DAY_MS
+        known = kept.get((gig, day))
+        if known is None:
+            known = kept[(gig, day)] = set()
+        if context in known:
+            bounded[key] = delta[key]
+        elif len(known) < limit:
+            known.add(context)
+            admitted.add((gig, day, context))
+            bounded[key] = delta[key]
+        else:
+            others.append((ContextKey(gig, bucket, surface, OTHER_CONTEXT), delta[key]))
+    for target, counts in others:  # summed: several contexts may land on one row
+        row = bounded.get(target)
+        if row is None:
+            row = bounded[target] = Counts()
+        row.add(counts)
     return {k: v for k, v in bounded.items() if not v.is_zero()}, admitted
+
+
+# (gig, bucket, context, surface): a surface compares as its text.
+_CONTEXT_ORDER = itemgetter(0, 1, 3, 2)
 
 
 def apply_page_view(event: Event) -> Delta:

@@ -78,7 +78,6 @@ async def ingest(
         )
     if not events:
         return IngestResult(0, 0)
-    received = now_ms()
     deadline = time.monotonic() + timeout_s
     async with client.start_session() as session:
         for attempt in itertools.count():
@@ -87,7 +86,7 @@ async def ingest(
             await session.start_transaction(read_concern=SNAPSHOT)
             try:
                 slot = 0 if attempt == 0 else random.randrange(1, mp.ROLLUP_SLOTS)
-                result = await write_batch(db, session, events, received, slot)
+                result = await write_batch(db, session, events, slot)
                 await _commit(session, deadline)
                 return result
             except PyMongoError as error:
@@ -116,7 +115,7 @@ async def _commit(session: Session, deadline: float) -> None:
 
 
 async def write_batch(
-    db: Database, session: Session, events: Sequence[Event], received: int, slot: int
+    db: Database, session: Session, events: Sequence[Event], slot: int
 ) -> IngestResult:
     """Steps 1-4 inside the caller's transaction."""
     stored = await _ids(db.events, {e.id for e in events}, session)
@@ -125,12 +124,12 @@ async def write_batch(
         if event.id not in stored:  # also catches the same id twice in this batch
             stored.add(event.id)
             new.append(event)
-    judged = await _count(db, session, new, received, slot) if new else {}
+    judged = await _count(db, session, new, slot) if new else {}
     return IngestResult(len(new), len(events) - len(new), count_invalid(new, judged))
 
 
 async def _count(
-    db: Database, session: Session, new: list[Event], received: int, slot: int
+    db: Database, session: Session, new: list[Event], slot: int
 ) -> dict[str, str]:
     """Write and count new events; returns the ones `plan` judged invalid (id -> reason)."""
     counted = [e for e in new if not e.automated and e.invalid is None]
@@ -171,7 +170,7 @@ async def _count(
     # Writes, the hottest last: a conflict on a busy rollup row can only happen in the one
     # round trip between that write and the commit.
     await db.events.insert_many(
-        [mp.event_document(e, received=received, invalid=judged.get(e.id)) for e in new],
+        [mp.event_document(e, invalid=judged.get(e.id)) for e in new],
         session=session,
     )
     spent_at = {e.render: e.ts for e in reversed(counted) if e.render is not None}

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ...events import Event, Surface
+from ...invalid import DECLARED_AUTOMATION
 from ...metrics import ContextRow, RollupRow
 from ...ownership import Conflict
 from ...transitions import (
@@ -32,8 +33,6 @@ Write = tuple[Document, Document]  # (filter, update or replacement)
 ROLLUP_FIELDS = ("served", "viewable", "clicks", "views", "position_sum", "position_count")
 CONTEXT_FIELDS = ("served", "viewable", "clicks", "position_sum", "position_count")
 DayPair = tuple[str, int]
-_EVENT_FIELDS = ("gig", "ts", "seller", "imp", "pv", "context", "position")
-
 # The README's shard plan. Rollups are read a gig's range at a time; the rest is written
 # evenly by hashed id. `api_keys` and the capped `rejections` stay unsharded (small, or
 # capped collections cannot be sharded).
@@ -187,20 +186,17 @@ def context_days_before(bucket: int) -> Document:
     return {"day": {"$lt": bucket // DAY_MS}}
 
 
-def event_document(event: Event, *, received: int, invalid: str | None = None) -> Document:
-    """The raw event as stored (kept for inspection and purged with retention), with why it
-    is invalid traffic when it is (`invalid`: a reason found while counting)."""
-    doc: Document = {"_id": event.id, "type": event.type.value}
-    for name in _EVENT_FIELDS:
-        value = getattr(event, name)
-        if value is not None:
-            doc[name] = value
-    if event.surface is not None:
-        doc["surface"] = event.surface.value
-    doc.update(automated=event.automated, received=received)
-    if event.sig is not None:
-        doc["sig"] = event.sig
+def event_document(event: Event, *, invalid: str | None = None) -> Document:
+    """The raw event as stored: what dedupe (`_id`), deletion (gig, seller) and retention
+    (ts) need, its type, and why it is invalid traffic when it is (`invalid`: a reason found
+    while counting). What it said about its impression or page load is kept once per
+    impression, in `impressions` and `page_views` (as on SQLite)."""
+    doc: Document = {"_id": event.id, "gig": event.gig, "ts": event.ts, "type": event.type.value}
+    if event.seller is not None:
+        doc["seller"] = event.seller
     reason = event.invalid or invalid
+    if reason is None and event.automated:
+        reason = DECLARED_AUTOMATION
     if reason is not None:
         doc["invalid"] = reason
     return doc
