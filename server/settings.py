@@ -41,6 +41,9 @@ DOCUMENTED: tuple[tuple[str, str, str], ...] = (
     ("GIGMETRICS_METRICS", "main",
      "Prometheus /metrics: off, main (on the server's port) or [HOST:]PORT of its own "
      "(host 127.0.0.1 unless given); loopback scrapes need no key, others the admin key"),
+    ("GIGMETRICS_SQLITE_WRITER", "process",
+     "who counts and writes beacons on the embedded store: process (a writer process of its "
+     "own, beside the event loop) or thread (inside the server process)"),
     ("GIGMETRICS_LOG_FORMAT", "plain", "one line per request: plain or json"),
     ("GIGMETRICS_LOG_LEVEL", "info",
      "debug, info (a line per request), warning, error or critical; --log-level sets it"),
@@ -76,6 +79,9 @@ class Settings:
     metrics_address: tuple[str, int] | None = None
     log_format: str = "plain"
     log_level: str = "info"
+    # The SQLite writer (stores/sqlite/writer_process.py). From the environment (`serve`):
+    # "process"; an app built in code (tests, embedding) keeps it in its own process.
+    sqlite_writer: str = "thread"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -102,6 +108,9 @@ class Settings:
             **_metrics(env),
             log_format=_choice(env, "GIGMETRICS_LOG_FORMAT", "plain", ("plain", "json")),
             log_level=_choice(env, "GIGMETRICS_LOG_LEVEL", "info", LOG_LEVELS),
+            sqlite_writer=_choice(
+                env, "GIGMETRICS_SQLITE_WRITER", "process", ("process", "thread")
+            ),
         )
 
 

@@ -16,11 +16,14 @@ from server.stores import MongoStore, SQLiteStore, Store
 from ..conftest import STORE_KINDS
 
 
-@pytest.fixture(params=STORE_KINDS)
+@pytest.fixture(params=[*STORE_KINDS, "sqlite-process"])
 def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Store]:
-    """Makes unopened stores that share one database (to test reopening and concurrency)."""
+    """Makes unopened stores that share one database (to test reopening and concurrency);
+    `sqlite-process` is SQLite with the writer process `gigmetrics serve` uses."""
     if request.param == "sqlite":
         return lambda: SQLiteStore(tmp_path / "gigmetrics.db")
+    if request.param == "sqlite-process":
+        return lambda: SQLiteStore(tmp_path / "gigmetrics.db", writer="process")
     url: str = request.getfixturevalue("mongo_database_url")
     return lambda: MongoStore(url)
 

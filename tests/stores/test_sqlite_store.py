@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -246,3 +248,30 @@ async def test_a_file_of_the_wide_event_layout_is_migrated_and_keeps_deduping(
             "integer"
         }
     conn.close()
+
+
+async def test_a_killed_writer_process_fails_its_batches_and_their_retries_count_once(
+    tmp_path: Path,
+) -> None:
+    """`serve`'s writer process killed mid-load: what it had not committed is refused with
+    StoreUnavailable (never acknowledged), the next batch starts a new one, and every retry
+    of a refused batch counts exactly once."""
+    store = SQLiteStore(tmp_path / "gm.db", writer="process")
+    await store.open()
+    try:
+        batches = [[served(f"i-{n}-{k}") for k in range(20)] for n in range(200)]
+        sent = [asyncio.ensure_future(store.ingest(batch)) for batch in batches]
+        await asyncio.sleep(0)  # every batch is on its way to the writer process
+        child = store._writer._child  # type: ignore[union-attr]
+        assert child is not None
+        os.kill(child.process.pid, signal.SIGKILL)
+        outcomes = await asyncio.gather(*sent, return_exceptions=True)
+        refused = [b for b, o in zip(batches, outcomes, strict=True)
+                   if isinstance(o, StoreUnavailable)]
+        assert refused, "the kill came after every commit: nothing was tested"
+        assert all(isinstance(o, IngestResult | StoreUnavailable) for o in outcomes)
+        for batch in refused:
+            await store.ingest(batch)
+        assert (await total(store)).served == 200 * 20
+    finally:
+        await store.close()

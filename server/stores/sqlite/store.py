@@ -23,10 +23,16 @@ from ...transitions import DAY_MS, Counts, bucket_of
 from ...untrusted import raw_copy
 from ..base import REJECTIONS_KEPT, ApiKey, DeletedData, IngestResult, InvalidRow, StoredRejection
 from ..changes import ChangeNotifier
+from .connection import connect, unavailable
 from .ingest import ROLLUP_COLUMNS, chunks
-from .writer import Writer, connect, unavailable
+from .writer import Writer
+from .writer_process import ProcessWriter
 
 T = TypeVar("T")
+
+WRITERS: dict[str, type[Writer] | type[ProcessWriter]] = {
+    "thread": Writer, "process": ProcessWriter,
+}
 
 COUNT_COLUMNS = ("served", "viewable", "clicks", "views", "position_sum", "position_count")
 CONTEXT_COLUMNS = ("served", "viewable", "clicks", "position_sum", "position_count")
@@ -41,10 +47,16 @@ PROBE_BYTES = 1024 * 1024
 class SQLiteStore:
     """gigmetrics in one SQLite file (the default store)."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, writer: str = "thread") -> None:
+        """`writer`: "thread" (beside the event loop, sharing its GIL) or "process" (ingests
+        counted and written by a child process: `writer_process.py`, for `serve`)."""
         self.path = os.fspath(path)
         self._notifier = ChangeNotifier()
-        self._writer = Writer(self.path, on_commit=self._notifier.publish)
+        if writer not in WRITERS:
+            raise ValueError(f"writer must be one of {', '.join(WRITERS)}, not {writer!r}")
+        self._writer: Writer | ProcessWriter = WRITERS[writer](
+            self.path, on_commit=self._notifier.publish
+        )
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._reading = 0  # reads running now; a connection is closed only when none is
