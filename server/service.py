@@ -144,9 +144,20 @@ class MetricsService:
     async def ranked(
         self, gigs: Sequence[str], span: Span, order: Order
     ) -> list[tuple[str, Metrics, RankKey]]:
-        """The gigs sorted by `order` with their totals and sort keys: one store read."""
-        found = await self.totals(gigs, span)
-        ranked = [(gig, m, rank_key(order, gig, m)) for gig, m in found.items()]
+        """The gigs sorted by `order` with their totals and sort keys: one store read, of
+        per-gig sums (the database adds the rows up, not Python)."""
+        found = (
+            await self.store.gig_totals(
+                gigs, span.window.start, span.window.end, self.settings.click_surfaces
+            )
+            if gigs
+            else {}
+        )
+        zero = Metrics()
+        ranked = []
+        for gig in gigs:
+            m = found.get(gig, zero)
+            ranked.append((gig, m, rank_key(order, gig, m)))
         ranked.sort(key=lambda item: item[2])
         return ranked
 
