@@ -12,6 +12,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from functools import partial
+from time import time_ns
 from typing import Any, TypeVar
 
 from ...errors import StoreUnavailable
@@ -22,6 +23,7 @@ from ...transitions import DAY_MS, Counts, bucket_of
 from ...untrusted import raw_copy
 from ..base import REJECTIONS_KEPT, ApiKey, DeletedData, IngestResult, InvalidRow, StoredRejection
 from ..changes import ChangeNotifier
+from ..window_totals import WindowTotals
 from . import hourly
 from .ingest import ROLLUP_COLUMNS, chunks
 from .writer import Writer, connect, unavailable
@@ -46,12 +48,19 @@ class SQLiteStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self._notifier = ChangeNotifier()
-        self._writer = Writer(self.path, on_commit=self._notifier.publish)
+        self._writer = Writer(self.path, on_commit=self._committed)
+        self._totals = WindowTotals(_now_ms())
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._reading = 0  # reads running now; a connection is closed only when none is
         self._readers_lock = threading.Condition()
         self._open = False
+
+    def _committed(self, gigs: set[str]) -> None:
+        """After a group commit (writer thread): kept totals of these gigs are stale, and
+        live updates hear of them."""
+        self._totals.changed(gigs, _now_ms())
+        self._notifier.publish(gigs)
 
     async def open(self) -> None:
         """Create the file and tables if missing, and start the writer thread.
@@ -150,24 +159,18 @@ class SQLiteStore:
     async def gig_totals(
         self, gigs: Sequence[str], start: int, end: int, click_surfaces: frozenset[Surface]
     ) -> dict[str, Metrics]:
-        """Each gig's totals over the window with only click surfaces' clicks, summed in SQL
+        """Each gig's totals over the window with only click surfaces' clicks: kept totals
+        of gigs unchanged since they were read (`WindowTotals`), the others summed in SQL
         (one row per gig crosses into Python); gigs without rows are left out."""
         if not gigs:
             return {}
-        clicking = ",".join(f"'{s.value}'" for s in sorted(click_surfaces))
-        clicks = f"SUM(CASE WHEN surface IN ({clicking}) THEN clicks ELSE 0 END)"
-        columns = (
-            f"gig, SUM(served), SUM(viewable), {clicks}, SUM(views), SUM(position_sum), "
-            "SUM(position_count)"
-        )
-        sql = "WITH " + WANTED + ", " + hourly.span_rows([start, end], columns) + " GROUP BY gig"
-
-        def query(conn: sqlite3.Connection) -> dict[str, Metrics]:
-            return {
-                gig: Metrics(*counts) for gig, *counts in conn.execute(sql, (_json_list(gigs),))
-            }
-
-        return await self._read(query)
+        found, stale, stamp = self._totals.lookup(gigs, start, end, click_surfaces)
+        if stale:
+            fresh = await self._read(partial(_gig_totals, stale, start, end, click_surfaces))
+            self._totals.keep(stamp, start, end, click_surfaces, fresh)
+            found.update(fresh)
+        return {gig: m for gig, m in found.items() if m.served or m.viewable or m.views
+                or m.clicks or m.position_count}
 
     async def context_totals(
         self, gigs: Sequence[str], start: int, end: int
@@ -309,6 +312,7 @@ class SQLiteStore:
             )
 
         await self._writer.call(purge)
+        self._totals.forget()
 
     async def _purge_table(self, table: str, key: str, time: str, before: int) -> None:
         """Walk a table in key ranges of PURGE_CHUNK rows: a reader finds each range's last
@@ -419,7 +423,7 @@ class SQLiteStore:
             return DeletedData(**counts, rejections=rejections)
 
         deleted += await self._writer.call(delete)
-        self._notifier.publish(wanted)
+        self._committed(set(wanted))
         return deleted
 
     async def _delete_walk(
@@ -493,6 +497,27 @@ def _rows(
         for gig, bucket, surface, *counts in conn.execute(query, (*chunk, *window)):
             rows.append(RollupRow(gig, bucket, Surface(surface), Counts(*counts)))
     return rows
+
+
+def _now_ms() -> int:
+    return time_ns() // 1_000_000
+
+
+def _gig_totals(
+    gigs: Sequence[str],
+    start: int,
+    end: int,
+    click_surfaces: frozenset[Surface],
+    conn: sqlite3.Connection,
+) -> dict[str, Metrics]:
+    clicking = ",".join(f"'{s.value}'" for s in sorted(click_surfaces))
+    clicks = f"SUM(CASE WHEN surface IN ({clicking}) THEN clicks ELSE 0 END)"
+    columns = (
+        f"gig, SUM(served), SUM(viewable), {clicks}, SUM(views), SUM(position_sum), "
+        "SUM(position_count)"
+    )
+    sql = "WITH " + WANTED + ", " + hourly.span_rows([start, end], columns) + " GROUP BY gig"
+    return {gig: Metrics(*counts) for gig, *counts in conn.execute(sql, (_json_list(gigs),))}
 
 
 def _json_list(values: Sequence[str]) -> str:
