@@ -49,7 +49,10 @@ class Stamp:
 
 
 class WindowTotals:
-    """Kept window totals of gigs; thread-safe (the writer thread reports changes)."""
+    """Kept window totals of gigs. `changed` may be called from any thread (the writer's);
+    the rest from one thread (the event loop), and a lookup never waits for the writer:
+    versions are read one `dict.get` at a time, and a version that moves during a read only
+    makes what it found stale."""
 
     def __init__(self, opened: int) -> None:
         # A gig no commit of this process changed was last changed before it opened the
@@ -69,9 +72,8 @@ class WindowTotals:
 
     def forget(self) -> None:
         """Drop everything kept (after a purge: rows left without a per-gig report)."""
-        with self._lock:
-            self._epoch += 1
-            self._windows.clear()
+        self._epoch += 1
+        self._windows.clear()
 
     def lookup(
         self, gigs: Sequence[str], start: int, end: int, click_surfaces: frozenset[Surface]
@@ -80,20 +82,19 @@ class WindowTotals:
         stamp to `keep` what that read finds under."""
         found: dict[str, Metrics] = {}
         stale: list[str] = []
-        with self._lock:
-            kept = self._windows.get((start, click_surfaces), {})
-            versions = self._versions
-            for gig in gigs:
-                entry = kept.get(gig)
-                if (
-                    entry is not None
-                    and entry.version == versions.get(gig, self._unchanged)[0]
-                    and (entry.end == end or (entry.extendable and entry.end <= end))
-                ):
-                    found[gig] = entry.metrics
-                else:
-                    stale.append(gig)
-            stamp = Stamp(self._epoch, {gig: versions.get(gig, self._unchanged) for gig in stale})
+        kept = self._windows.get((start, click_surfaces), {})
+        versions, unchanged = self._versions, self._unchanged
+        for gig in gigs:
+            entry = kept.get(gig)
+            if (
+                entry is not None
+                and entry.version == versions.get(gig, unchanged)[0]
+                and (entry.end == end or (entry.extendable and entry.end <= end))
+            ):
+                found[gig] = entry.metrics
+            else:
+                stale.append(gig)
+        stamp = Stamp(self._epoch, {gig: versions.get(gig, unchanged) for gig in stale})
         return found, stale, stamp
 
     def keep(
@@ -106,13 +107,12 @@ class WindowTotals:
     ) -> None:
         """Keep what a read begun at `stamp` found for its gigs (absent ones: zeros)."""
         zero = Metrics()
-        with self._lock:
-            if stamp.epoch != self._epoch:
-                return
-            key = (start, click_surfaces)
-            kept = self._windows.setdefault(key, {})
-            self._windows.move_to_end(key)
-            while len(self._windows) > WINDOWS_KEPT:
-                self._windows.popitem(last=False)
-            for gig, (version, last_change) in stamp.versions.items():
-                kept[gig] = _Kept(version, end, last_change < end, totals.get(gig, zero))
+        if stamp.epoch != self._epoch:
+            return
+        key = (start, click_surfaces)
+        kept = self._windows.setdefault(key, {})
+        self._windows.move_to_end(key)
+        while len(self._windows) > WINDOWS_KEPT:
+            self._windows.popitem(last=False)
+        for gig, (version, last_change) in stamp.versions.items():
+            kept[gig] = _Kept(version, end, last_change < end, totals.get(gig, zero))

@@ -15,7 +15,7 @@ from server.metrics import RollupRow, sum_spans, totals
 from server.stores import Store
 from server.windows import days_between, local_date, zone
 
-from .store_events import B, T0, click, served, view, viewable
+from .store_events import T0, B, click, served, view, viewable
 
 ZONES = ("UTC", "Asia/Kolkata", "Asia/Kathmandu", "America/New_York", "Europe/London",
          "Australia/Lord_Howe", "Pacific/Chatham")

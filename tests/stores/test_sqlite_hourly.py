@@ -10,7 +10,7 @@ from pathlib import Path
 from server.stores import SQLiteStore
 from server.stores.sqlite.hourly import HOUR_MS
 
-from .store_events import B, T0
+from .store_events import T0, B
 from .test_span_reads import GIGS, START, traffic
 
 Sums = dict[tuple[str, int, str], tuple[int, ...]]

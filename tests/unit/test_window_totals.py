@@ -60,7 +60,7 @@ def test_a_gig_untouched_since_opening_extends_only_past_the_opening() -> None:
 
 def test_a_read_begun_before_a_change_keeps_nothing_valid() -> None:
     kept = WindowTotals(OPENED)
-    found, stale, stamp = kept.lookup(["g-1"], START, 20_000, CLICKING)
+    _, _, stamp = kept.lookup(["g-1"], START, 20_000, CLICKING)
     kept.changed({"g-1"}, 15_000)  # committed while the read ran
     kept.keep(stamp, START, 20_000, CLICKING, {"g-1": Metrics(served=1)})
     assert kept.lookup(["g-1"], START, 20_000, CLICKING)[1] == ["g-1"]
