@@ -38,9 +38,11 @@ CREATE TABLE IF NOT EXISTS hourly_rollups (
 CREATE TRIGGER IF NOT EXISTS rollups_to_hours_insert AFTER INSERT ON rollups BEGIN
     {_UPSERT.format(hour=_HOUR_OF, values=", ".join(f"NEW.{c}" for c in _COUNTS))}
 END;
--- Rollup rows never change key (upserts add to counters), so an update moves its own hour.
+-- Rollup rows never change key (upserts add to counters), and their hour row exists since
+-- their insert: an update adds the difference in place (cheaper than another upsert).
 CREATE TRIGGER IF NOT EXISTS rollups_to_hours_update AFTER UPDATE ON rollups BEGIN
-    {_UPSERT.format(hour=_HOUR_OF, values=", ".join(f"NEW.{c}-OLD.{c}" for c in _COUNTS))}
+    UPDATE hourly_rollups SET {", ".join(f"{c}={c}+NEW.{c}-OLD.{c}" for c in _COUNTS)}
+    WHERE gig = NEW.gig AND hour = {_HOUR_OF} AND surface = NEW.surface;
 END;
 CREATE TRIGGER IF NOT EXISTS rollups_to_hours_delete AFTER DELETE ON rollups BEGIN
     UPDATE hourly_rollups SET {", ".join(f"{c}={c}-OLD.{c}" for c in _COUNTS)}
