@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
+from operator import attrgetter
 from typing import Any
 
 from .events import Batch, Event, Rejection, parse_events
@@ -64,6 +65,38 @@ def rank_key(order: Order, gig: str, metrics: Metrics) -> RankKey:
         return (position is None, position or 0.0, -metrics.clicks, gig)
     value: int = getattr(metrics, order.value)
     return (-value, -metrics.clicks, gig)
+
+
+_RATE_PARTS = {
+    Order.CTR: ("clicks", "served"),
+    Order.VIEWABLE_CTR: ("clicks", "viewable"),
+    Order.VIEWABILITY_RATE: ("viewable", "served"),
+}
+
+
+def rank_keys(order: Order) -> Callable[[str, Metrics], RankKey]:
+    """`rank_key` of one order as a function that looks nothing up per gig: a ranking of
+    100,000 gigs spent most of its time finding the order's field again for every gig."""
+    if order in _RATE_PARTS:
+        numerator, denominator = (attrgetter(name) for name in _RATE_PARTS[order])
+
+        def rate_key(gig: str, m: Metrics) -> RankKey:
+            below = denominator(m)
+            if below <= 0:
+                return (True, -0.0, -m.clicks, gig)
+            return (False, -(numerator(m) * 100.0 / below), -m.clicks, gig)
+
+        return rate_key
+    if order is Order.AVERAGE_POSITION:
+
+        def position_key(gig: str, m: Metrics) -> RankKey:
+            if m.position_count == 0:
+                return (True, 0.0, -m.clicks, gig)
+            return (False, m.position_sum / m.position_count, -m.clicks, gig)
+
+        return position_key
+    value = attrgetter(order.value)
+    return lambda gig, m: (-value(m), -m.clicks, gig)
 
 
 class MetricsService:
@@ -144,9 +177,21 @@ class MetricsService:
     async def ranked(
         self, gigs: Sequence[str], span: Span, order: Order
     ) -> list[tuple[str, Metrics, RankKey]]:
-        """The gigs sorted by `order` with their totals and sort keys: one store read."""
-        found = await self.totals(gigs, span)
-        ranked = [(gig, m, rank_key(order, gig, m)) for gig, m in found.items()]
+        """The gigs sorted by `order` with their totals and sort keys: one store read, of
+        per-gig sums (the database adds the rows up, not Python)."""
+        found = (
+            await self.store.gig_totals(
+                gigs, span.window.start, span.window.end, self.settings.click_surfaces
+            )
+            if gigs
+            else {}
+        )
+        zero = Metrics()
+        key = rank_keys(order)
+        ranked = []
+        for gig in gigs:
+            m = found.get(gig, zero)
+            ranked.append((gig, m, key(gig, m)))
         ranked.sort(key=lambda item: item[2])
         return ranked
 

@@ -92,6 +92,9 @@ def local_date(ts: int, tz: ZoneInfo) -> date:
     return datetime.fromtimestamp(ts / 1000, tz=UTC).astimezone(tz).date()
 
 
+# Every query cuts the same few days of a zone: the rolling window's days change once per
+# local day, and each day costs two ZoneInfo conversions.
+@functools.lru_cache(maxsize=512)
 def days_between(first: date, last: date, tz: ZoneInfo) -> tuple[Day, ...]:
     """Every local day from `first` to `last`, inclusive, with its instants."""
     days = []

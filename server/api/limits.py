@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
@@ -78,10 +79,18 @@ def _reworded(error: GraphQLError) -> GraphQLError:
     return error
 
 
+# The limiters' validation rules, made once. Each limiter makes a new rule class when it is
+# built, and the validation cache is keyed by the rules: built per request, they made every
+# request miss the cache and validate its document again (a third of a gig report's time).
+_RULES = (
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(MAX_ALIASES).validation_rules,
+)
+
+
 def limit_extensions() -> list[Callable[[], SchemaExtension]]:
-    """The limiters, as factories (one fresh extension per request)."""
+    """The limiters, as factories (one fresh extension per request, the same rules)."""
     return [
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(MAX_ALIASES),
+        lambda: AddValidationRules(list(_RULES)),
         lambda: MaxTokensLimiter(MAX_TOKENS),
     ]

@@ -150,7 +150,9 @@ async def top_gigs(
     page = paginate(
         ranked, lambda item: item[2], first=first, after=after, list_name=f"t:{by.name}:{scope}"
     )
-    nodes = [(cursor, GigMetrics.of(gig, m, span)) for cursor, (gig, m, _) in page.items]
+    # The page's figures come from the same read as every other gig node's (surface totals).
+    totals = await ctx.service.totals([gig for _, (gig, _, _) in page.items], span)
+    nodes = [(cursor, GigMetrics.of(gig, totals[gig], span)) for cursor, (gig, _, _) in page.items]
     return _connection(page, nodes)
 
 

@@ -11,8 +11,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
-from ..events import Event, Rejection
-from ..metrics import ContextRow, RollupRow
+from ..events import Event, Rejection, Surface
+from ..metrics import ContextRow, Metrics, RollupRow
 from ..ownership import Conflict
 
 # Every store keeps at most this many rejected events, the newest, enforced when it writes
@@ -117,6 +117,13 @@ class Store(Protocol):
         """Rows summed per (gig, span, surface) for the spans `[edges[i], edges[i+1])`;
         a row's `bucket` is its span's start. Days of a window are spans: a daily series then
         reads days x surfaces sums, not every 15-minute row."""
+
+    async def gig_totals(
+        self, gigs: Sequence[str], start: int, end: int, click_surfaces: frozenset[Surface]
+    ) -> dict[str, Metrics]:
+        """Each gig's totals over `start <= bucket < end`, clicks only of `click_surfaces`,
+        summed by the database (rankings read one row per gig); gigs without rows are left
+        out."""
 
     async def context_totals(
         self, gigs: Sequence[str], start: int, end: int

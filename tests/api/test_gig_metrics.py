@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -107,17 +108,23 @@ def test_default_window_has_31_local_days_and_late_events_land_on_their_day(
     result = api.gig("g-tz", tz=tz)
 
     dates = [d["date"] for d in result["daily"]]
-    assert len(dates) == 31
+    # SPEC: 31 local days, or 30 or 32 when a clock change falls inside the window (New York
+    # for the 30 days after its November change, say): the days [start, end) touches.
+    zone = ZoneInfo(tz)
+    start, end = (datetime.fromisoformat(result["window"][k]) for k in ("start", "end"))
+    first = start.astimezone(zone).date()
+    last = (end - timedelta(milliseconds=1)).astimezone(zone).date()
+    touched = (last - first).days + 1
+    assert touched == 31 or _clock_changes_between(start, end, zone)
+    assert len(dates) == touched
     assert dates[-1] == local_today(tz).isoformat()
-    assert dates == [
-        (date.fromisoformat(dates[0]) + timedelta(days=n)).isoformat() for n in range(31)
-    ]
+    assert dates == [(first + timedelta(days=n)).isoformat() for n in range(touched)]
     days = by_date(result)
     assert days[late_day.isoformat()]["servedImpressions"] == 1
     assert days[early_day.isoformat()]["servedImpressions"] == 2
     assert sum(d["servedImpressions"] for d in result["daily"]) == 3
     assert result["window"]["timeZone"] == tz
-    assert result["window"]["days"] == 31
+    assert result["window"]["days"] == touched
 
 
 def test_range_covers_whole_local_days(api: Api, events: Events) -> None:
@@ -218,3 +225,12 @@ def test_one_gig_with_its_days_is_one_store_read(make_api: ApiFactory, events: E
     store.calls.clear()
     assert api.data('{ gigMetrics(gigId: "g-1") { clicks } }')["gigMetrics"]["clicks"] == 1
     assert dict(store.calls) == {"surface_totals": 1}
+
+
+def _clock_changes_between(start: datetime, end: datetime, zone: ZoneInfo) -> bool:
+    """True when `zone`'s UTC offset differs at some hour of [start, end)."""
+    offsets = {
+        (start + timedelta(hours=h)).astimezone(zone).utcoffset()
+        for h in range(int((end - start).total_seconds() // 3600) + 1)
+    }
+    return len(offsets) > 1

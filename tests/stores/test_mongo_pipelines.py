@@ -123,3 +123,26 @@ def test_readme_shard_plan_covers_every_collection() -> None:
         assert re.search(rf"`{collection}`.*\{{{re.escape(shape)}\}}", section), collection
     for unsharded in ("api_keys", "rejections", "health"):
         assert f"`{unsharded}`" in section, unsharded
+
+
+def test_span_totals_group_on_the_server_by_the_span_each_bucket_falls_in() -> None:
+    edges = [T0, T0 + 4 * 900_000, T0 + 9 * 900_000, T0 + 20 * 900_000]
+    match, group = mp.span_totals(["g-2", "g-1"], edges)
+    assert match == {"$match": {"gig": {"$in": ["g-1", "g-2"]},
+                                "bucket": {"$gte": T0, "$lt": edges[-1]}}}
+    span = group["$group"]["_id"]["bucket"]
+    # Latest edge first: the first case a bucket passes is its span's start.
+    assert [b["then"] for b in span["$switch"]["branches"]] == [edges[2], edges[1]]
+    assert span["$switch"]["default"] == T0
+    assert mp.span_start([T0, T0 + 1]) == T0  # one span: no $switch at all
+
+
+def test_gig_totals_keep_only_click_surfaces_clicks() -> None:
+    _, group = mp.gig_totals(["g-1"], T0, T0 + 1, {Surface.SEARCH, Surface.CATEGORY})
+    assert group["$group"]["_id"] == "$gig"
+    assert group["$group"]["clicks"] == {
+        "$sum": {"$cond": [{"$in": ["$surface", ["category", "search"]]}, "$clicks", 0]}
+    }
+    assert mp.gig_total({"_id": "g-1", "served": 3, "clicks": 1}) == (
+        "g-1", Counts(served=3, clicks=1)
+    )

@@ -110,6 +110,45 @@ def surface_totals(gigs: Iterable[str], start: int, end: int) -> Pipeline:
     ]
 
 
+def span_start(edges: Sequence[int]) -> Any:
+    """Expression: the start of the span `[edges[i], edges[i+1])` holding `$bucket` (the
+    caller matches only buckets inside the spans)."""
+    starts = [int(edge) for edge in edges[:-1]]
+    if len(starts) == 1:
+        return starts[0]
+    branches = [{"case": {"$gte": ["$bucket", s]}, "then": s} for s in reversed(starts[1:])]
+    return {"$switch": {"branches": branches, "default": starts[0]}}
+
+
+def span_totals(gigs: Iterable[str], edges: Sequence[int]) -> Pipeline:
+    """Rollups summed per (gig, span, surface) on the server for the spans
+    `[edges[i], edges[i+1])` (days of a window); each result's `bucket` is its span's start."""
+    return [
+        {"$match": rollups_filter(gigs, edges[0], edges[-1])},
+        {"$group": {"_id": {"gig": "$gig", "bucket": span_start(edges), "surface": "$surface"},
+                    **_sums()}},
+    ]
+
+
+def gig_totals(
+    gigs: Iterable[str], start: int, end: int, click_surfaces: Iterable[Surface]
+) -> Pipeline:
+    """Rollups summed per gig over a window on the server, clicks only of click surfaces:
+    one result per gig (for rankings)."""
+    clicking = sorted(s.value for s in click_surfaces)
+    sums = _sums()
+    sums["clicks"] = {"$sum": {"$cond": [{"$in": ["$surface", clicking]}, "$clicks", 0]}}
+    return [
+        {"$match": rollups_filter(gigs, start, end)},
+        {"$group": {"_id": "$gig", **sums}},
+    ]
+
+
+def gig_total(doc: Mapping[str, Any]) -> tuple[str, Counts]:
+    """One `gig_totals` result: the gig and its counters."""
+    return doc["_id"], Counts(*(int(doc.get(name) or 0) for name in ROLLUP_FIELDS))
+
+
 def grouped_row(doc: Mapping[str, Any], bucket: int | None = None) -> RollupRow:
     """One grouped result as a row (its bucket is `bucket` when the group had none)."""
     fields = {**doc, **doc["_id"]}

@@ -26,8 +26,8 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import CollectionInvalid, PyMongoError
 
 from ...errors import StoreUnavailable
-from ...events import Event, Rejection
-from ...metrics import ContextRow, RollupRow, sum_spans
+from ...events import Event, Rejection, Surface
+from ...metrics import ContextRow, Metrics, RollupRow
 from ...ownership import Conflict
 from ...transitions import bucket_of
 from ..base import REJECTIONS_KEPT, ApiKey, DeletedData, IngestResult, InvalidRow, StoredRejection
@@ -188,10 +188,20 @@ class MongoStore:
         return [mp.grouped_row(doc, start) for doc in docs]
 
     async def span_totals(self, gigs: Sequence[str], edges: Sequence[int]) -> list[RollupRow]:
-        """Rows summed per (gig, span, surface); bucket is the span's start."""
-        if len(edges) < 2:
+        """Rows summed per (gig, span, surface) on the server; bucket is the span's start."""
+        if len(edges) < 2 or not gigs:
             return []
-        return sum_spans(await self.rollups(gigs, edges[0], edges[-1]), edges)
+        docs = await self._aggregate("rollups", mp.span_totals(gigs, edges))
+        return [mp.grouped_row(doc) for doc in docs]
+
+    async def gig_totals(
+        self, gigs: Sequence[str], start: int, end: int, click_surfaces: frozenset[Surface]
+    ) -> dict[str, Metrics]:
+        """Each gig's totals over the window, summed on the server: one result per gig."""
+        if not gigs:
+            return {}
+        docs = await self._aggregate("rollups", mp.gig_totals(gigs, start, end, click_surfaces))
+        return {gig: Metrics.of(counts) for gig, counts in map(mp.gig_total, docs)}
 
     async def context_totals(
         self, gigs: Sequence[str], start: int, end: int

@@ -5,7 +5,6 @@ commit (`writer.py`), reads use a connection per thread beside it (WAL).
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import os
 import sqlite3
@@ -13,16 +12,19 @@ import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from functools import partial
+from time import time_ns
 from typing import Any, TypeVar
 
 from ...errors import StoreUnavailable
 from ...events import Event, Rejection, Surface
-from ...metrics import ContextRow, RollupRow
+from ...metrics import ContextRow, Metrics, RollupRow
 from ...ownership import Conflict
 from ...transitions import DAY_MS, Counts, bucket_of
 from ...untrusted import raw_copy
 from ..base import REJECTIONS_KEPT, ApiKey, DeletedData, IngestResult, InvalidRow, StoredRejection
 from ..changes import ChangeNotifier
+from ..window_totals import WindowTotals
+from . import hourly
 from .connection import connect, unavailable
 from .ingest import ROLLUP_COLUMNS, chunks
 from .writer import Writer
@@ -37,6 +39,8 @@ WRITERS: dict[str, type[Writer] | type[ProcessWriter]] = {
 COUNT_COLUMNS = ("served", "viewable", "clicks", "views", "position_sum", "position_count")
 CONTEXT_COLUMNS = ("served", "viewable", "clicks", "position_sum", "position_count")
 PURGE_CHUNK = 5_000
+# The gigs of a read, as one JSON array parameter: no IN list to cut into chunks.
+WANTED = "wanted(gig) AS (SELECT value FROM json_each(?))"
 KEY_COLUMNS = (
     "key_id, secret_hash, name, sellers, can_write, created, revoked, expires, last_used"
 )
@@ -55,13 +59,20 @@ class SQLiteStore:
         if writer not in WRITERS:
             raise ValueError(f"writer must be one of {', '.join(WRITERS)}, not {writer!r}")
         self._writer: Writer | ProcessWriter = WRITERS[writer](
-            self.path, on_commit=self._notifier.publish
+            self.path, on_commit=self._committed
         )
+        self._totals = WindowTotals(_now_ms())
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._reading = 0  # reads running now; a connection is closed only when none is
         self._readers_lock = threading.Condition()
         self._open = False
+
+    def _committed(self, gigs: set[str]) -> None:
+        """After a group commit (writer thread): kept totals of these gigs are stale, and
+        live updates hear of them."""
+        self._totals.changed(gigs, _now_ms())
+        self._notifier.publish(gigs)
 
     async def open(self) -> None:
         """Create the file and tables if missing, and start the writer thread.
@@ -92,6 +103,7 @@ class SQLiteStore:
             ) from exc
         self._open = True
         await self._writer.call(_migrate)
+        await self._writer.call(hourly.create)
 
     async def close(self) -> None:
         """Finish every queued write and running read, then close all connections."""
@@ -133,28 +145,44 @@ class SQLiteStore:
         return await self._read(lambda c: _rows(c, sql, gigs, (start, end)))
 
     async def surface_totals(self, gigs: Sequence[str], start: int, end: int) -> list[RollupRow]:
-        """Rows summed per (gig, surface) over the window; `bucket` is `start`."""
-        sums = ", ".join(f"SUM({name})" for name in COUNT_COLUMNS)
-        sql = (
-            f"SELECT gig, {int(start)}, surface, {sums} FROM rollups WHERE gig IN ({{marks}}) "
-            "AND bucket >= ? AND bucket < ? GROUP BY gig, surface"
-        )
-        return await self._read(lambda c: _rows(c, sql, gigs, (start, end)))
+        """Rows summed per (gig, surface) over the window, in SQL from the hourly rollups
+        and the quarter-hours at the window's ends; `bucket` is `start`."""
+        return await self.span_totals(gigs, [start, end])
 
     async def span_totals(self, gigs: Sequence[str], edges: Sequence[int]) -> list[RollupRow]:
-        """Rows summed per (gig, span, surface) in SQL: one primary-key range scan per span
-        and gig, and only the sums cross into Python."""
-        if len(edges) < 2:
+        """Rows summed per (gig, span, surface) in SQL: each span's whole hours from
+        `hourly_rollups`, its quarter-hour ends from `rollups` (`hourly.py`); only the sums
+        cross into Python."""
+        if len(edges) < 2 or not gigs:
             return []
-        spans = ",".join(f"({int(s)},{int(e)})" for s, e in itertools.pairwise(edges))
-        sums = ", ".join(f"SUM(r.{name})" for name in COUNT_COLUMNS)
-        sql = (
-            f"WITH spans(s, e) AS (VALUES {spans}) "
-            f"SELECT r.gig, spans.s, r.surface, {sums} FROM spans JOIN rollups r "
-            "ON r.gig IN ({marks}) AND r.bucket >= spans.s AND r.bucket < spans.e "
-            "AND r.bucket >= ? AND r.bucket < ? GROUP BY r.gig, spans.s, r.surface"
-        )
-        return await self._read(lambda c: _rows(c, sql, gigs, (edges[0], edges[-1])))
+        sums = ", ".join(f"SUM({name})" for name in COUNT_COLUMNS)
+        sql = "WITH " + WANTED + ", " + hourly.span_rows(
+            edges, f"gig, s, surface, {sums}"
+        ) + " GROUP BY gig, s, surface"
+
+        def query(conn: sqlite3.Connection) -> list[RollupRow]:
+            return [
+                RollupRow(gig, at, Surface(surface), Counts(*counts))
+                for gig, at, surface, *counts in conn.execute(sql, (_json_list(gigs),))
+            ]
+
+        return await self._read(query)
+
+    async def gig_totals(
+        self, gigs: Sequence[str], start: int, end: int, click_surfaces: frozenset[Surface]
+    ) -> dict[str, Metrics]:
+        """Each gig's totals over the window with only click surfaces' clicks: kept totals
+        of gigs unchanged since they were read (`WindowTotals`), the others summed in SQL
+        (one row per gig crosses into Python); gigs without rows are left out."""
+        if not gigs:
+            return {}
+        found, stale, stamp = self._totals.lookup(gigs, start, end, click_surfaces)
+        if stale:
+            fresh = await self._read(partial(_gig_totals, stale, start, end, click_surfaces))
+            self._totals.keep(stamp, start, end, click_surfaces, fresh)
+            found.update(fresh)
+        return {gig: m for gig, m in found.items() if m.served or m.viewable or m.views
+                or m.clicks or m.position_count}
 
     async def context_totals(
         self, gigs: Sequence[str], start: int, end: int
@@ -280,6 +308,7 @@ class SQLiteStore:
             # Every rollup's gig is in `gigs`: one primary-key range per gig, no scan.
             gigs = [(gig, buckets_before) for (gig,) in conn.execute("SELECT gig FROM gigs")]
             conn.executemany("DELETE FROM rollups WHERE gig = ? AND bucket < ?", gigs)
+            hourly.tidy(conn, gigs)
             conn.executemany("DELETE FROM context_rollups WHERE gig = ? AND bucket < ?", gigs)
             conn.executemany("DELETE FROM invalid_rollups WHERE gig = ? AND bucket < ?", gigs)
             conn.execute("DELETE FROM renders WHERE ts < ?", (raw_floor,))
@@ -295,6 +324,7 @@ class SQLiteStore:
             )
 
         await self._writer.call(purge)
+        self._totals.forget()
 
     async def _purge_table(self, table: str, key: str, time: str, before: int) -> None:
         """Walk a table in key ranges of PURGE_CHUNK rows: a reader finds each range's last
@@ -390,6 +420,8 @@ class SQLiteStore:
                     counts[table] += conn.execute(
                         f"DELETE FROM {table} WHERE gig = ?", (gig,)
                     ).rowcount
+            for gig in wanted:  # after rollups: their triggers have zeroed these rows
+                conn.execute("DELETE FROM hourly_rollups WHERE gig = ?", (gig,))
             if seller is not None:  # claims the seller made on other sellers' gigs
                 counts["gig_claims"] += conn.execute(
                     "DELETE FROM gig_claims WHERE seller = ?", (seller,)
@@ -403,7 +435,7 @@ class SQLiteStore:
             return DeletedData(**counts, rejections=rejections)
 
         deleted += await self._writer.call(delete)
-        self._notifier.publish(wanted)
+        self._committed(set(wanted))
         return deleted
 
     async def _delete_walk(
@@ -477,6 +509,31 @@ def _rows(
         for gig, bucket, surface, *counts in conn.execute(query, (*chunk, *window)):
             rows.append(RollupRow(gig, bucket, Surface(surface), Counts(*counts)))
     return rows
+
+
+def _now_ms() -> int:
+    return time_ns() // 1_000_000
+
+
+def _gig_totals(
+    gigs: Sequence[str],
+    start: int,
+    end: int,
+    click_surfaces: frozenset[Surface],
+    conn: sqlite3.Connection,
+) -> dict[str, Metrics]:
+    clicking = ",".join(f"'{s.value}'" for s in sorted(click_surfaces))
+    clicks = f"SUM(CASE WHEN surface IN ({clicking}) THEN clicks ELSE 0 END)"
+    columns = (
+        f"gig, SUM(served), SUM(viewable), {clicks}, SUM(views), SUM(position_sum), "
+        "SUM(position_count)"
+    )
+    sql = "WITH " + WANTED + ", " + hourly.span_rows([start, end], columns) + " GROUP BY gig"
+    return {gig: Metrics(*counts) for gig, *counts in conn.execute(sql, (_json_list(gigs),))}
+
+
+def _json_list(values: Sequence[str]) -> str:
+    return json.dumps(sorted(set(values)))
 
 
 def _api_key(row: tuple[Any, ...]) -> ApiKey:

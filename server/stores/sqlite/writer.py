@@ -98,6 +98,10 @@ class Writer:
         self._jobs.put(job)
         return await job.future
 
+    def _committed(self, jobs: list[_Job]) -> None:
+        if self.on_commit is not None:
+            self.on_commit(_changed_gigs(jobs))
+
     def _run(self, ready: asyncio.Future[None]) -> None:
         loop = ready.get_loop()
         try:
@@ -128,10 +132,10 @@ class Writer:
                     group.append(more)
                 ingests = [j for j in group if j.call is None]
                 if ingests:
-                    committed = _transaction(conn, ingests, _ingest_jobs)
+                    # Told before any caller hears back, so a read that follows an
+                    # acknowledged batch sees what it changed (kept ranking totals).
+                    _transaction(conn, ingests, _ingest_jobs, self._committed)
                     STORE_GROUP_SIZE.observe(len(ingests))
-                    if committed and self.on_commit is not None:
-                        self.on_commit(_changed_gigs(ingests))
                 for j in group:
                     if j.call is not None:
                         _transaction(conn, [j], _call_job)
@@ -143,9 +147,10 @@ def _transaction(
     conn: sqlite3.Connection,
     jobs: list[_Job],
     work: Callable[[sqlite3.Connection, list[_Job]], None],
+    committed: Callable[[list[_Job]], None] | None = None,
 ) -> bool:
-    """Run `work` in one transaction; every job is settled only after COMMIT (or rollback).
-    True when it committed."""
+    """Run `work` in one transaction; every job is settled only after COMMIT (or rollback),
+    and after `committed` heard of it. True when it committed."""
     try:
         conn.execute("BEGIN IMMEDIATE")
         work(conn, jobs)
@@ -158,6 +163,8 @@ def _transaction(
             pass  # the connection already dropped the transaction
         _resolve(jobs, unavailable(exc) or exc)
         return False
+    if committed is not None:
+        committed(jobs)
     _resolve(jobs, None)
     return True
 
