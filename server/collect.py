@@ -9,10 +9,10 @@ import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from . import json_body
 from .bots import is_crawler
 from .errors import BadBatch, StoreUnavailable
-from .events import MAX_BODY_BYTES, Event, parse_batch
+from .events import MAX_BODY_BYTES, Event
+from .events_fast import parse_body
 from .health import StoreHealth
 from .ingest import RejectionSampler, now_ms, record
 from .settings import Settings
@@ -67,11 +67,9 @@ class Collector:
             return _error(413, f"the body is over {MAX_BODY_BYTES} bytes: send fewer events "
                           "per request", origin)
         try:
-            decoded = json_body.loads(body)
             automated = is_crawler(request.headers.get("user-agent", ""))
-            batch = parse_batch(
-                decoded,
-                received=received, oldest_days=self.max_backdate_days, automated=automated
+            batch = parse_body(
+                body, received=received, oldest_days=self.max_backdate_days, automated=automated
             )
             batch = replace(batch, events=await self._screen(batch.events, request))
             receipt = await record(self.store, batch, self.health, self.rejection_sampler)
