@@ -1,9 +1,10 @@
 """The collector's fast path: a whole beacon body decoded and checked in one compiled pass.
 
 Nearly every beacon is valid from end to end. msgspec decodes its bytes straight into the
-structs below and checks every rule it can express (alphabets and lengths, the enums, the
-position range, no unknown fields, at most 100 events); a tight loop checks the rest (the
-times, `imp` and `surface` where required, the quick-click flag).
+structs below and checks every rule it can express cheaply (lengths, the enums, the position
+range, no unknown fields, at most 100 events); a tight loop checks the rest (the alphabets, in
+one pass over the whole batch; the times; `imp` and `surface` where required) and sets the
+quick-click flag.
 
 The fast path only ever says "all of it is valid, here are the events" or "not sure": a body
 it refuses for any reason (not JSON, an unknown field, one bad event, a lone surrogate, a
@@ -46,6 +47,7 @@ _GigId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 _Token = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 _Context = Annotated[str, msgspec.Meta(max_length=MAX_CONTEXT_CHARS)]
 _Position = Annotated[int, msgspec.Meta(ge=1, le=MAX_POSITION)]
+# events.py's alphabets (tests/unit/test_events_fast.py tries every character on both).
 _TOKEN_CHARS = (string.ascii_letters + string.digits + "_-").encode()
 _GIG_CHARS = _TOKEN_CHARS + b".:"
 _sig_ok = re.compile(SIG_PATTERN).fullmatch
@@ -77,6 +79,7 @@ _decode = msgspec.json.Decoder(_WireBody).decode
 _CLICK = EventType.CLICK
 _VIEW = EventType.VIEW
 _NEEDS_SURFACE = (EventType.SERVED, EventType.CLICK)
+# An Event from all of its fields at once, without NamedTuple's handling of defaults.
 _new_event = tuple.__new__
 
 
