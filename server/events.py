@@ -22,9 +22,16 @@ MAX_POSITION = 1_000_000
 
 DAY_MS = 86_400_000
 
-_EVENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
-GIG_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# The wire alphabets, matched whole (events_fast.py checks the same patterns).
+EVENT_ID_PATTERN = r"[A-Za-z0-9_-]{8,64}"
+GIG_ID_PATTERN = r"[A-Za-z0-9_.:-]{1,64}"
+TOKEN_PATTERN = r"[A-Za-z0-9_-]{1,64}"
+# A signature token (server/signing.py) is short; anything longer is not one.
+SIG_PATTERN = r"[A-Za-z0-9_.-]{1,160}"
+_EVENT_ID = re.compile(EVENT_ID_PATTERN)
+GIG_ID = re.compile(GIG_ID_PATTERN)
+_TOKEN = re.compile(TOKEN_PATTERN)
+_SIG = re.compile(SIG_PATTERN)
 
 
 class EventType(StrEnum):
@@ -53,8 +60,6 @@ _SURFACES = {s.value: s for s in Surface}
 EVENT_FIELDS = frozenset(
     {"id", "type", "gig", "seller", "imp", "pv", "surface", "context", "position", "ts", "sig"}
 )
-# A signature token (server/signing.py) is short; anything longer is not one.
-_SIG = re.compile(r"[A-Za-z0-9_.-]{1,160}")
 # A click this soon after its tile was rendered (the snippet's impression ids start with
 # that time) is faster than a person can see and click: with no showing before it, it is
 # invalid traffic (`click_unshown`).
@@ -246,14 +251,14 @@ def _parse_event(
     sig = get("sig")
     if sig is not None and (type(sig) is not str or not _SIG.fullmatch(sig)):
         _bad_text("sig", sig, "a signature token from data-gm-sig (up to 160 characters)")
-    quick = event_type is EventType.CLICK and _soon_after_render(imp, raw_ts)
+    quick = event_type is EventType.CLICK and soon_after_render(imp, raw_ts)
     return Event(
         event_id, event_type, gig, ts, seller, imp, pv, surface, context or None, position,
         automated, sig, None, 1, None, quick,
     )
 
 
-def _soon_after_render(imp: Any, raw_ts: Any) -> bool:
+def soon_after_render(imp: Any, raw_ts: Any) -> bool:
     """True when a snippet impression id (it starts with the render time, 8 base-36 digits,
     the click's own clock) says the click came less than CLICK_MIN_MS after the tile."""
     try:
@@ -266,7 +271,7 @@ def _soon_after_render(imp: Any, raw_ts: Any) -> bool:
 def _event_time(ts: Any, sent_at: float | None, received: int) -> int:
     if ts is None:
         raise _Reject("ts: required (epoch milliseconds when the event happened)")
-    if not (type(ts) is int and -_MAX_MS < ts < _MAX_MS) and not _is_number(ts):
+    if not (type(ts) is int and -MAX_EPOCH_MS < ts < MAX_EPOCH_MS) and not _is_number(ts):
         raise _Reject(f"ts: {_not_epoch_ms(ts)}")
     # With sent_at, only the client's own clock difference is trusted, not its absolute time.
     event_time = received - (sent_at - ts) if sent_at is not None else ts
@@ -286,7 +291,7 @@ def _bad_text(name: str, value: Any, rule: str) -> NoReturn:
     raise _Reject(f"{name}: {shown(value)} is not {rule}")
 
 
-_MAX_MS = 10**15
+MAX_EPOCH_MS = 10**15
 _EPOCH_MS_RULE = "epoch milliseconds, a number between -10^15 and 10^15 (like 1763800005000)"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from limits import RateLimitItemPerSecond
@@ -79,7 +79,9 @@ async def record(
     A store that cannot write raises `StoreUnavailable`, which `health` notes for `/readyz`;
     `sampler` thins the rejections that are stored during a flood.
     """
-    stored = batch if sampler is None else replace(batch, rejections=sampler.kept(batch.rejections))
+    stored = batch
+    if sampler is not None and batch.rejections:
+        stored = Batch(batch.events, sampler.kept(batch.rejections))
     started = time.perf_counter()
     try:
         result = await store.ingest(stored.events, stored.rejections)

@@ -8,10 +8,11 @@ view, not the IP address: the browsers behind one NAT, office proxy or mobile ca
 address but not their page views. Events without one (`viewable`, `click`) count against the
 IP address. The limits are a setting (`GIGMETRICS_RATE_LIMITS`, parsed here).
 
-Counting uses the `limits` library's storages: its in-memory storage in one process (the
-SQLite store runs in one), and `MongoCounters`, a `limits` storage on the MongoDB store's
-`rate_counters` collection, shared by every server process. A fixed window per key: the
-window's start is part of the key, so a counter is one `$inc`.
+Counting uses `limits` storages: `MongoCounters`, one on the MongoDB store's `rate_counters`
+collection, shared by every server process; in one process (the SQLite store runs in one)
+`LocalCounters` stands in for `limits`' in-memory storage, whose expiry task walks every live
+counter on each increment (one per page view and window: its cost grew with traffic). A fixed
+window per key: the window's start is part of the key, so a counter is one `$inc`.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class TrafficScreen:
         # Made at the first beacon: a store's shared storage exists once the store is open.
         self._make_storage = storage
         self._storage: Storage | None = None
+        self._local: LocalCounters | None = None
         self.limits = limits or TrafficLimits()
 
     async def screen(
@@ -126,6 +128,8 @@ class TrafficScreen:
         for pv, indices in tiles.items():
             await self._limit(over, f"tiles/{pv}", indices, second, limits.tiles,
                               invalid.TOO_MANY_TILES)
+        if not over:
+            return tuple(events)
         return tuple(
             e._replace(invalid=over[i]) if i in over and e.invalid is None else e
             for i, e in enumerate(events)
@@ -135,17 +139,45 @@ class TrafficScreen:
                      limit: Limit | None, reason: str) -> None:
         if limit is None:
             return
-        if self._storage is None:
-            self._storage = self._make_storage()
         window = limit.window_s
         start = now - now % window
-        count = await self._storage.incr(f"gm/{key}/{start}", window, len(indices))
+        if self._local is None and self._storage is None:
+            storage = self._make_storage()
+            if isinstance(storage, MemoryStorage):
+                self._local = LocalCounters()
+            else:
+                self._storage = storage
+        if self._local is not None:
+            count = self._local.incr(key, window, start, len(indices))
+        else:
+            assert self._storage is not None
+            count = await self._storage.incr(f"gm/{key}/{start}", window, len(indices))
         allowed = max(limit.events - (count - len(indices)), 0)
         for i in indices[allowed:]:
             over.setdefault(i, reason)
 
 
 _OFF = TrafficLimits(None, None, None)
+
+
+class LocalCounters:
+    """Fixed-window counters in this process's memory: one dict of counts per window, dropped
+    whole when a later window of its length starts, so an increment costs the same whatever
+    the number of live counters."""
+
+    def __init__(self) -> None:
+        self._windows: dict[int, tuple[int, dict[str, int]]] = {}  # length -> (start, counts)
+
+    def incr(self, key: str, window_s: int, start: int, amount: int) -> int:
+        """The count of `key` in the window of `window_s` seconds from `start`, after adding
+        `amount`. A beacon of an earlier window (a clock step back) counts in the current one."""
+        current = self._windows.get(window_s)
+        if current is None or current[0] < start:
+            current = self._windows[window_s] = (start, {})
+        counts = current[1]
+        count = counts.get(key, 0) + amount
+        counts[key] = count
+        return count
 
 
 class MongoCounters(Storage):

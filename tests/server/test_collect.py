@@ -163,6 +163,27 @@ def test_form_content_type_is_415(client: TestClient) -> None:
     assert response.status_code == 415
 
 
+@pytest.mark.parametrize(
+    "content_type", ["text/plain;charset=UTF-8", "Application/JSON", " text/plain ; charset=utf-8"]
+)
+def test_json_content_types_with_parameters_or_any_case_are_accepted(
+    client: TestClient, content_type: str
+) -> None:
+    response = post(client, {"events": [served(0)]}, content_type=content_type)
+    assert response.json() == {"accepted": 1, "duplicates": 0, "rejected": []}  # type: ignore[attr-defined]
+
+
+def test_a_body_sent_in_pieces_is_read_whole(client: TestClient) -> None:
+    body = json.dumps({"events": [served(i) for i in range(3)]}).encode()
+
+    def pieces() -> Iterator[bytes]:
+        for start in range(0, len(body), 100):
+            yield body[start:start + 100]
+
+    response = client.post("/collect", content=pieces(), headers={"content-type": "text/plain"})
+    assert response.json()["accepted"] == 3
+
+
 def test_client_clock_skew_is_corrected_with_sent_at(client: TestClient) -> None:
     hour = 3_600_000
     skewed_now = now_ms() + hour  # the client's clock runs an hour fast

@@ -10,7 +10,13 @@ import pytest
 from server.errors import SettingsError
 from server.events import Event, EventType, Surface
 from server.settings import Settings
-from server.traffic import RATE_LIMITS_DEFAULT, Limit, TrafficLimits, TrafficScreen
+from server.traffic import (
+    RATE_LIMITS_DEFAULT,
+    Limit,
+    LocalCounters,
+    TrafficLimits,
+    TrafficScreen,
+)
 
 NOW = 1_800_000_000  # a minute's start, and a 30-minute window's
 
@@ -83,6 +89,18 @@ def test_a_limit_turned_off_never_marks() -> None:
         traffic = limits(raw)
         events = [viewable(n) for n in range(3000)] + [served(n) for n in range(3000)]
         assert set(screen(traffic, events)) == {None}
+
+
+def test_local_counters_forget_a_window_once_a_later_one_starts() -> None:
+    # Memory stays bounded by one window's page views, however long the server runs.
+    counters = LocalCounters()
+    assert counters.incr("pv/p1", 60, NOW, 5) == 5
+    assert counters.incr("pv/p1", 60, NOW, 2) == 7
+    assert counters.incr("tiles/p1", 1800, NOW, 3) == 3  # windows of each length apart
+    assert counters.incr("pv/p2", 60, NOW + 60, 1) == 1
+    assert counters.incr("pv/p1", 60, NOW + 60, 1) == 1
+    assert counters.incr("tiles/p1", 1800, NOW, 1) == 4
+    assert sum(len(counts) for _, counts in counters._windows.values()) == 3
 
 
 def test_an_event_already_invalid_keeps_its_reason() -> None:
