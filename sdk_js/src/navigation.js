@@ -35,7 +35,7 @@ export function notes(gig, add) {
 // plain clicks.
 export function clicks(onClick) {
   const handle = (e) => {
-    const tile = e.button < 2 && e.target.closest && e.target.closest("[data-gm-gig]");
+    const tile = e.button < 2 && e.target.closest?.("[data-gm-gig]");
     if (tile) onClick(tile);
   };
   addEventListener("click", handle, true);

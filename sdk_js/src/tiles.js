@@ -15,27 +15,34 @@ export function position(counts, list, given) {
   return (given |= 0) > 0 ? given : n;
 }
 
+// getAttribute, not dataset: the first `el.dataset` of an element builds an object, which
+// cost more than the rest of a tile. `?? undefined` keeps absent attributes out of JSON.
+const attr = (el, name) => el?.getAttribute(name) ?? undefined;
+
 export function tiles(onTile, onPage) {
   let records, counts;
 
   const add = (el) => {
     if (records.has(el)) return;
-    if (el.dataset.gmPageGig) return records.set(el, 0), onPage(el.dataset);
-    const list = el.closest("[data-gm-list]")?.dataset; // one object per element
-    const data = el.dataset;
+    const page = attr(el, "data-gm-page-gig");
+    const seller = attr(el, "data-gm-seller");
+    const sig = attr(el, "data-gm-sig");
+    if (page) return records.set(el, 0), onPage(page, seller, sig);
+    const list = el.closest("[data-gm-list]");
+    const surface = attr(list, "data-gm-list");
     // What every event of the tile names. The listing's surface and context ride on each,
     // so the server can check the tile's signature (data-gm-sig) on any of them. Unknown
     // surfaces become "other"; context is capped like the server's.
     const record = {
-      gig: data.gmGig,
-      seller: data.gmSeller,
+      gig: attr(el, "data-gm-gig"),
+      seller,
       imp: uid(),
-      sig: data.gmSig,
-      surface: SURFACE.test(list?.gmList) ? list.gmList : "other",
-      context: list?.gmContext?.slice(0, 128),
+      sig,
+      surface: SURFACE.test(surface) ? surface : "other",
+      context: attr(list, "data-gm-context")?.slice(0, 128),
     };
     records.set(el, record);
-    onTile(el, record, position(counts, list, data.gmPosition));
+    onTile(el, record, position(counts, list, attr(el, "data-gm-position")));
   };
 
   const scan = (root = document.documentElement) => {
@@ -54,5 +61,6 @@ export function tiles(onTile, onPage) {
     }).observe(document.documentElement, { childList: true, subtree: true });
 
   reset();
-  return { scan, reset, watch, get: (el) => records.get(el) };
+  // `_` names are the snippet's own: the build shortens them (mangleProps).
+  return { _scan: scan, _reset: reset, _watch: watch, _get: (el) => records.get(el) };
 }

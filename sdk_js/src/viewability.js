@@ -64,5 +64,5 @@ export function viewability(onViewable) {
     observer.disconnect();
   };
 
-  return { observe: (el) => observer.observe(el), reset, wake };
+  return { _observe: (el) => observer.observe(el), _reset: reset, _wake: wake };
 }
