@@ -8,9 +8,9 @@ export function config() {
   const url = new URL(data.endpoint || "/collect", script.src || location);
   if (url.pathname == "/") url.pathname = "/collect";
   return {
-    url: url.href,
-    gpc: "respectGpc" in data,
-    automated: navigator.webdriver, // true, or false / left out
+    _url: url.href,
+    _gpc: "respectGpc" in data,
+    _automated: navigator.webdriver, // true, or false / left out
   };
 }
 
@@ -22,5 +22,5 @@ export function blocked(settings) {
   } catch (e) {
     // storage disabled: there is no opt-out flag to read
   }
-  return settings.gpc && navigator.globalPrivacyControl ? "gpc" : "";
+  return settings._gpc && navigator.globalPrivacyControl ? "gpc" : "";
 }

@@ -9,18 +9,21 @@ const WAIT_MS = 5000;
 // letters and digits (95 bits). The time first makes ids sort by when they were made, so the
 // server's dedupe indexes take new ids at one edge instead of all over (several times faster).
 // The random part is cut from one base64 string made of 6 KB from crypto.getRandomValues (less
-// its + and /): per id, a random call or a number-to-text conversion per 16 bits cost more
-// than all the rest of a tile. (`apply`, not a spread: spreading a typed array into arguments
-// is ten times slower.)
+// its + and /), and the time's digits are made once per millisecond: per id, a random call or
+// a number-to-text conversion per 16 bits cost more than all the rest of a tile. (`apply`,
+// not a spread: spreading a typed array into arguments is ten times slower.)
 let pool = "",
-  at = 0;
+  at = 0,
+  ms,
+  time;
 export const uid = () => {
   if (pool.length < at + 16) {
     const bytes = crypto.getRandomValues(new Uint8Array(6144));
     pool = btoa(String.fromCharCode.apply(null, bytes)).replace(/\W/g, "");
     at = 0;
   }
-  return Date.now().toString(36) + pool.slice(at, (at += 16));
+  if (ms != (ms = Date.now())) time = ms.toString(36); // a new millisecond: its digits
+  return time + pool.slice(at, (at += 16));
 };
 
 // Cut events into payloads of at most 100 events (the server's limit) and 59,000 bytes of
@@ -49,12 +52,12 @@ export const skip = (why, count = 1) => {
   skipped[why] = (skipped[why] || 0) + count;
 };
 
-const post = (body, keepalive) => fetch(settings.url, { method: "POST", body, keepalive });
+const post = (body, keepalive) => fetch(settings._url, { method: "POST", body, keepalive });
 
 // The browser caps in-flight beacon/keepalive bytes (64 KB); past that, a plain POST
 // still works while the page lives.
 const send = (body) =>
-  navigator.sendBeacon?.(settings.url, body) ||
+  navigator.sendBeacon?.(settings._url, body) ||
   post(body, true)
     .catch(() => post(body))
     .catch(() => skip("network"));
@@ -66,7 +69,7 @@ export const flush = () => {
   const why = blocked(settings);
   if (why) return skip(why, events.length);
   for (const batch of split(events))
-    send(JSON.stringify({ sent_at: Date.now(), automated: settings.automated, events: batch }));
+    send(JSON.stringify({ sent_at: Date.now(), automated: settings._automated, events: batch }));
 };
 
 // `event` is the caller's to give away: it is completed in place, not copied (copying every

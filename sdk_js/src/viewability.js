@@ -35,16 +35,15 @@ export function viewability(onViewable) {
       }
     }, DWELL_MS);
 
-  const leave = (el) => {
-    clearTimeout(timers.get(el));
-    timers.delete(el);
-  };
-
   const observer = new IntersectionObserver(
     (entries) => {
       for (const { target, intersectionRatio, boundingClientRect: box } of entries) {
-        if (!inView(intersectionRatio, box.width, box.height)) leave(target);
-        else if (!timers.has(target)) timers.set(target, visible() ? arm(target) : 0);
+        if (inView(intersectionRatio, box.width, box.height)) {
+          if (!timers.has(target)) timers.set(target, visible() ? arm(target) : 0);
+        } else {
+          clearTimeout(timers.get(target)); // it left view: the second starts over
+          timers.delete(target);
+        }
       }
     },
     { threshold: [0, 0.3, 0.5, 1] }
