@@ -4,6 +4,9 @@
 // `view` only when it finds no matching note, and consumes the note it finds. Every load not
 // explained by a note is a view: direct arrivals, other surfaces, reloads, bfcache restores.
 
+import { flush, push } from "./queue.js";
+import { records } from "./render.js";
+
 const KEY = "gigmetrics_notes";
 export const NOTE_MS = 30 * 60 * 1000;
 export const MAX_NOTES = 50;
@@ -26,17 +29,22 @@ export function notes(gig, add) {
     localStorage[KEY] = JSON.stringify(keep);
     return found;
   } catch (e) {
-    return false;
+    // nothing noted, nothing found
   }
 }
 
 // Capture phase, so a page's own handlers (stopPropagation, routers) cannot hide the click;
 // nothing is delayed or prevented. auxclick brings the middle button; ctrl/cmd-clicks are
-// plain clicks.
-export function clicks(onClick) {
+// plain clicks. Every click is sent and noted (two ctrl-clicks open two pages); the server
+// keeps one click per impression.
+export function clicks() {
   const handle = (e) => {
-    const tile = e.button < 2 && e.target.closest?.("[data-gm-gig]");
-    if (tile) onClick(tile);
+    const tile = e.button < 2 && records.get(e.target.closest?.("[data-gm-gig]"));
+    if (tile) {
+      if (CLICK_SURFACES.includes(tile.surface)) notes(tile.gig, 1);
+      push("click", { ...tile });
+      flush();
+    }
   };
   addEventListener("click", handle, true);
   addEventListener("auxclick", handle, true);

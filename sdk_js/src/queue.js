@@ -1,29 +1,27 @@
 // Event ids, batching and the network: sendBeacon with a text/plain JSON string (a
 // CORS-safelisted request, so no preflight), fetch keepalive when the beacon is refused.
 
-import { blocked } from "./config.js";
+import { automated, blocked, endpoint } from "./config.js";
 
 const WAIT_MS = 5000;
 
 // Event, impression and page-view ids: 8 base-36 digits of the time (ms) and 16 random
 // letters and digits (95 bits). The time first makes ids sort by when they were made, so the
 // server's dedupe indexes take new ids at one edge instead of all over (several times faster).
-// The random part is cut from one base64 string made of 6 KB from crypto.getRandomValues (less
-// its + and /), and the time's digits are made once per millisecond: per id, a random call or
-// a number-to-text conversion per 16 bits cost more than all the rest of a tile. (`apply`,
-// not a spread: spreading a typed array into arguments is ten times slower.)
-let pool = "",
-  at = 0,
+// The random parts are the runs of 16 letters and digits in one base64 string made of 6 KB
+// from crypto.getRandomValues (each base64 character is 6 random bits; the runs skip its +
+// and /), and the time's digits are made once per millisecond: per id, a random call or a
+// number-to-text conversion per 16 bits cost more than all the rest of a tile. (`apply`, not
+// a spread: spreading a typed array into arguments is ten times slower.)
+let random = [],
   ms,
   time;
 export const uid = () => {
-  if (pool.length < at + 16) {
-    const bytes = crypto.getRandomValues(new Uint8Array(6144));
-    pool = btoa(String.fromCharCode.apply(null, bytes)).replace(/\W/g, "");
-    at = 0;
-  }
+  if (!random.length)
+    random = btoa(String.fromCharCode.apply(null, crypto.getRandomValues(new Uint8Array(6144))))
+      .match(/\w{16}/g);
   if (ms != (ms = Date.now())) time = ms.toString(36); // a new millisecond: its digits
-  return time + pool.slice(at, (at += 16));
+  return time + random.pop();
 };
 
 // Cut events into payloads of at most 100 events (the server's limit) and 59,000 bytes of
@@ -40,24 +38,22 @@ export function split(events) {
   return out;
 }
 
-// One queue per page, like the snippet. `configure` gives it the embed settings at start.
+// One queue per page, like the snippet.
 const queued = [];
 export const skipped = {};
-let settings, timer;
-
-export const configure = (embed) => (settings = embed);
+let timer;
 
 // The one place that records why events were not sent: reason -> how many.
 export const skip = (why, count = 1) => {
   skipped[why] = (skipped[why] || 0) + count;
 };
 
-const post = (body, keepalive) => fetch(settings._url, { method: "POST", body, keepalive });
+const post = (body, keepalive) => fetch(endpoint, { method: "POST", body, keepalive });
 
 // The browser caps in-flight beacon/keepalive bytes (64 KB); past that, a plain POST
 // still works while the page lives.
 const send = (body) =>
-  navigator.sendBeacon?.(settings._url, body) ||
+  navigator.sendBeacon?.(endpoint, body) ||
   post(body, true)
     .catch(() => post(body))
     .catch(() => skip("network"));
@@ -66,10 +62,10 @@ export const flush = () => {
   clearTimeout(timer);
   timer = 0;
   const events = queued.splice(0);
-  const why = blocked(settings);
+  const why = blocked();
   if (why) return skip(why, events.length);
   for (const batch of split(events))
-    send(JSON.stringify({ sent_at: Date.now(), automated: settings._automated, events: batch }));
+    send(JSON.stringify({ sent_at: Date.now(), automated: automated, events: batch }));
 };
 
 // `event` is the caller's to give away: it is completed in place, not copied (copying every
