@@ -1,7 +1,7 @@
 // Embed settings, read once from the <script> tag, and the one place that says whether
 // beacons may leave the page at all.
 
-export let endpoint, automated, respectGpc;
+export let endpoint, respectGpc;
 
 export function configure() {
   const script = document.currentScript;
@@ -10,7 +10,6 @@ export function configure() {
   endpoint = new URL(script.getAttribute("data-endpoint") || "/", script.src);
   if (endpoint.pathname == "/") endpoint.pathname = "/collect";
   respectGpc = script.hasAttribute("data-respect-gpc");
-  automated = navigator.webdriver; // true, or false / left out
 }
 
 // Why beacons must not be sent now (nothing when they may): checked at every send, so setting

@@ -6,10 +6,8 @@
 
 import { flush, push } from "./queue.js";
 import { records } from "./render.js";
+import { MAX_NOTES, NOTE_MS } from "./limits.js";
 
-const KEY = "gigmetrics_notes";
-export const NOTE_MS = 30 * 60 * 1000;
-export const MAX_NOTES = 50;
 export const CLICK_SURFACES = ["search", "category"];
 
 // Pure: note a click on `gig` at `now` (add), or look for one and use it up. Returns [whether
@@ -25,8 +23,9 @@ export function update(notes, gig, now, add) {
 // load counts as a view.
 export function notes(gig, add) {
   try {
-    const [found, keep] = update(JSON.parse(localStorage[KEY] || "[]"), gig, Date.now(), add);
-    localStorage[KEY] = JSON.stringify(keep);
+    const stored = JSON.parse(localStorage.gigmetrics_notes || "[]");
+    const [found, keep] = update(stored, gig, Date.now(), add);
+    localStorage.gigmetrics_notes = JSON.stringify(keep);
     return found;
   } catch (e) {
     // nothing noted, nothing found

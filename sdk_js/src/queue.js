@@ -1,9 +1,8 @@
 // Event ids, batching and the network: sendBeacon with a text/plain JSON string (a
 // CORS-safelisted request, so no preflight), fetch keepalive when the beacon is refused.
 
-import { automated, blocked, endpoint } from "./config.js";
-
-const WAIT_MS = 5000;
+import { blocked, endpoint } from "./config.js";
+import { WAIT_MS } from "./limits.js";
 
 // Event, impression and page-view ids: 8 base-36 digits of the time (ms) and 16 random
 // letters and digits (95 bits). The time first makes ids sort by when they were made, so the
@@ -65,7 +64,9 @@ export const flush = () => {
   const why = blocked();
   if (why) return skip(why, events.length);
   for (const batch of split(events))
-    send(JSON.stringify({ sent_at: Date.now(), automated: automated, events: batch }));
+    // Clients that declare automation (navigator.webdriver) say so: the server keeps their
+    // events but does not count them.
+    send(JSON.stringify({ sent_at: Date.now(), automated: navigator.webdriver, events: batch }));
 };
 
 // `event` is the caller's to give away: it is completed in place, not copied (copying every

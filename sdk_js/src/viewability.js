@@ -9,9 +9,7 @@
 
 import { push } from "./queue.js";
 import { records } from "./render.js";
-
-export const LARGE_AREA = 242500;
-const DWELL_MS = 1000;
+import { DWELL_MS, LARGE_AREA } from "./limits.js";
 
 // The share of the tile that must be on screen.
 export const needed = (width, height) => (width * height >= LARGE_AREA ? 0.3 : 0.5);

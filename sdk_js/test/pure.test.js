@@ -3,9 +3,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { split, uid } from "../src/queue.js";
-import { update, NOTE_MS, MAX_NOTES, CLICK_SURFACES } from "../src/navigation.js";
+import { update, CLICK_SURFACES } from "../src/navigation.js";
+import { NOTE_MS, MAX_NOTES, LARGE_AREA } from "../src/limits.js";
 import { position } from "../src/tiles.js";
-import { needed, inView, LARGE_AREA } from "../src/viewability.js";
+import { needed, inView } from "../src/viewability.js";
 
 const bytes = (batch) =>
   new Blob([JSON.stringify({ sent_at: Date.now(), automated: false, events: batch })]).size;
