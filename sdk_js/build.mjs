@@ -22,9 +22,8 @@ const common = {
 
 await mkdir(outdir, { recursive: true });
 await Promise.all([
-  // Properties named `_x` are the snippet's internal interfaces between its modules: shortened.
   build({ ...common, entryPoints: [here + "src/index.js"], outfile: outdir + "sdk.js",
-          target: "es2020", mangleProps: /^_/ }),
+          target: "es2020" }),
   build({ ...common, entryPoints: [here + "dashboard/index.js"],
           outfile: outdir + "dashboard.js", target: "es2020" }),
   build({ ...common, entryPoints: [here + "graphiql/index.js"], outfile: outdir + "graphiql.js",

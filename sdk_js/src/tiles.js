@@ -56,7 +56,8 @@ export const scan = (root = document.documentElement) => {
   root.querySelectorAll(FIND).forEach(add);
 };
 
+// Added elements are scanned (text and comment nodes have no `matches`, and no tiles).
 export const watch = () =>
   new MutationObserver((mutations) => {
-    for (const m of mutations) for (const node of m.addedNodes) if (node.nodeType == 1) scan(node);
+    for (const m of mutations) for (const node of m.addedNodes) if (node.matches) scan(node);
   }).observe(document.documentElement, { childList: true, subtree: true });

@@ -108,7 +108,10 @@ test("an expired note does not explain a load", () => {
 });
 
 test("only search and category leave notes", () => {
-  assert.deepEqual(CLICK_SURFACES, ["search", "category"]);
+  const surfaces = ["search", "category", "homepage", "user_page", "other"];
+  assert.deepEqual(surfaces.filter((s) => CLICK_SURFACES.test(s)), ["search", "category"]);
+  for (const near of ["searches", "my_search", "Search", "", undefined])
+    assert.equal(CLICK_SURFACES.test(near), false, near);
 });
 
 test("positions are 1-based per listing and continue", () => {
