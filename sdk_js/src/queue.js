@@ -7,20 +7,23 @@ import { WAIT_MS } from "./limits.js";
 // Event, impression and page-view ids: 8 base-36 digits of the time (ms) and 16 random
 // letters and digits (95 bits). The time first makes ids sort by when they were made, so the
 // server's dedupe indexes take new ids at one edge instead of all over (several times faster).
-// The random parts are the runs of 16 letters and digits in one base64 string made of 6 KB
-// from crypto.getRandomValues (each base64 character is 6 random bits; the runs skip its +
-// and /), and the time's digits are made once per millisecond: per id, a random call or a
-// number-to-text conversion per 16 bits cost more than all the rest of a tile. (`apply`, not
-// a spread: spreading a typed array into arguments is ten times slower.)
-let random = [],
+// The random parts are cut from the end of one base64 string made of 6 KB from
+// crypto.getRandomValues (less its + and /), and the time's digits are made once per
+// millisecond: per id, a random call or a number-to-text conversion per 16 bits cost more than
+// all the rest of a tile. (Cutting the string's 16-character runs of letters and digits with
+// one regular expression is 15 bytes shorter but a quarter slower per id: fewer ids per
+// 6 KB. `apply`, not a spread: spreading a typed array into arguments is ten times slower.)
+let pool = "",
   ms,
   time;
 export const uid = () => {
-  if (!random.length)
-    random = btoa(String.fromCharCode.apply(null, crypto.getRandomValues(new Uint8Array(6144))))
-      .match(/\w{16}/g);
+  if (pool.length < 16)
+    pool = btoa(String.fromCharCode.apply(null, crypto.getRandomValues(new Uint8Array(6144))))
+      .replace(/\W/g, "");
   if (ms != (ms = Date.now())) time = ms.toString(36); // a new millisecond: its digits
-  return time + random.pop();
+  const random = pool.slice(-16);
+  pool = pool.slice(0, -16);
+  return time + random;
 };
 
 // Cut events into payloads of at most 100 events (the server's limit) and 59,000 bytes of

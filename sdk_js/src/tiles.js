@@ -20,13 +20,13 @@ export function position(counts, list, given) {
 
 // getAttribute, not dataset: the first `el.dataset` of an element builds an object, which
 // cost more than the rest of a tile. `?? undefined` keeps absent attributes out of JSON.
-const attr = (el, name) => el?.getAttribute("data-gm-" + name) ?? undefined;
+const attr = (el, name) => el?.getAttribute(name) ?? undefined;
 
 const add = (el) => {
   if (records.has(el)) return;
-  const page = attr(el, "page-gig");
-  const seller = attr(el, "seller");
-  const sig = attr(el, "sig");
+  const page = attr(el, "data-gm-page-gig");
+  const seller = attr(el, "data-gm-seller");
+  const sig = attr(el, "data-gm-sig");
   if (page) {
     records.set(el, 0);
     // A gig's own page: a view, unless a noted click explains this load. Its own page-view
@@ -34,20 +34,24 @@ const add = (el) => {
     return notes(page) || push("view", { gig: page, seller, sig, pv: uid() });
   }
   const list = el.closest("[data-gm-list]");
-  const surface = attr(list, "list");
+  const surface = attr(list, "data-gm-list");
   // What every event of the tile names. The listing's surface and context ride on each, so
   // the server can check the tile's signature (data-gm-sig) on any of them. Unknown surfaces
   // become "other"; context is capped like the server's.
   const record = {
-    gig: attr(el, "gig"),
+    gig: attr(el, "data-gm-gig"),
     seller,
     imp: uid(),
     sig,
     surface: SURFACE.test(surface) ? surface : "other",
-    context: attr(list, "context")?.slice(0, 128),
+    context: attr(list, "data-gm-context")?.slice(0, 128),
   };
   records.set(el, record);
-  push("served", { ...record, pv: pageView, position: position(counts, list, attr(el, "position")) });
+  push("served", {
+    ...record,
+    pv: pageView,
+    position: position(counts, list, attr(el, "data-gm-position")),
+  });
   observe(el);
 };
 
