@@ -37,8 +37,8 @@ test("ids are 16+ characters of the wire alphabet and do not repeat", () => {
 test("ids are the time's 8 base-36 digits and 16 random letters and digits", () => {
   const ids = Array.from({ length: 5000 }, uid);
   for (const id of ids) assert.match(id, /^[0-9a-z]{8}[A-Za-z0-9]{16}$/);
-  // Every character of the random part is used, at every place: the runs cut from the
-  // base64 string are not biased towards part of the alphabet.
+  // Every letter and digit turns up at every place of the random part: what is cut from the
+  // base64 string is not biased towards part of the alphabet.
   for (let place = 8; place < 24; place++) {
     const used = new Set(ids.map((id) => id[place]));
     assert.equal(used.size, 62, `place ${place}: ${used.size} characters`);
