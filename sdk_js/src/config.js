@@ -1,26 +1,24 @@
 // Embed settings, read once from the <script> tag, and the one place that says whether
 // beacons may leave the page at all.
 
-export function config() {
+export let endpoint, respectGpc;
+
+export function configure() {
   const script = document.currentScript;
-  const data = script.dataset;
-  // data-endpoint may be a host ("https://metrics.example") or a full collector URL.
-  const url = new URL(data.endpoint || "/collect", script.src || location);
-  if (url.pathname == "/") url.pathname = "/collect";
-  return {
-    url: url.href,
-    gpc: "respectGpc" in data,
-    automated: navigator.webdriver, // true, or false / left out
-  };
+  // data-endpoint may be a host ("https://metrics.example") or a full collector URL; without
+  // it, the script's own origin. A bare origin gets the collector's path.
+  endpoint = new URL(script.getAttribute("data-endpoint") || "/", script.src);
+  if (endpoint.pathname == "/") endpoint.pathname = "/collect";
+  respectGpc = script.hasAttribute("data-respect-gpc");
 }
 
-// Why beacons must not be sent now ("" when they may): checked at every send, so setting
+// Why beacons must not be sent now (nothing when they may): checked at every send, so setting
 // the opt-out flag stops events that are already queued too.
-export function blocked(settings) {
+export function blocked() {
   try {
     if (localStorage.gigmetrics_ignore == "true") return "opt-out";
   } catch (e) {
     // storage disabled: there is no opt-out flag to read
   }
-  return settings.gpc && navigator.globalPrivacyControl ? "gpc" : "";
+  if (respectGpc && navigator.globalPrivacyControl) return "gpc";
 }

@@ -4,10 +4,13 @@
 // `view` only when it finds no matching note, and consumes the note it finds. Every load not
 // explained by a note is a view: direct arrivals, other surfaces, reloads, bfcache restores.
 
-const KEY = "gigmetrics_notes";
-export const NOTE_MS = 30 * 60 * 1000;
-export const MAX_NOTES = 50;
-export const CLICK_SURFACES = ["search", "category"];
+import { flush, push } from "./queue.js";
+import { records } from "./render.js";
+import { MAX_NOTES, NOTE_MS } from "./limits.js";
+
+// The surfaces whose clicks are `clicks` (the server's default). A regular expression, not a
+// list: it repeats the text of the surface check in tiles.js, which gzip finds.
+export const CLICK_SURFACES = /^(search|category)$/;
 
 // Pure: note a click on `gig` at `now` (add), or look for one and use it up. Returns [whether
 // a note was used up, the notes to keep]: younger than 30 minutes, the newest 50.
@@ -22,21 +25,27 @@ export function update(notes, gig, now, add) {
 // load counts as a view.
 export function notes(gig, add) {
   try {
-    const [found, keep] = update(JSON.parse(localStorage[KEY] || "[]"), gig, Date.now(), add);
-    localStorage[KEY] = JSON.stringify(keep);
+    const stored = JSON.parse(localStorage.gigmetrics_notes || "[]");
+    const [found, keep] = update(stored, gig, Date.now(), add);
+    localStorage.gigmetrics_notes = JSON.stringify(keep);
     return found;
   } catch (e) {
-    return false;
+    // nothing noted, nothing found
   }
 }
 
 // Capture phase, so a page's own handlers (stopPropagation, routers) cannot hide the click;
 // nothing is delayed or prevented. auxclick brings the middle button; ctrl/cmd-clicks are
-// plain clicks.
-export function clicks(onClick) {
+// plain clicks. Every click is sent and noted (two ctrl-clicks open two pages); the server
+// keeps one click per impression.
+export function clicks() {
   const handle = (e) => {
-    const tile = e.button < 2 && e.target.closest && e.target.closest("[data-gm-gig]");
-    if (tile) onClick(tile);
+    const tile = e.button < 2 && records.get(e.target.closest?.("[data-gm-gig]"));
+    if (tile) {
+      if (CLICK_SURFACES.test(tile.surface)) notes(tile.gig, 1);
+      push("click", { ...tile });
+      flush();
+    }
   };
   addEventListener("click", handle, true);
   addEventListener("auxclick", handle, true);

@@ -7,8 +7,9 @@
 // than twice the viewport (and under the large-tile size) can never reach 50 % and so never
 // becomes viewable here; a click on it still makes its impression viewable on the server.
 
-export const LARGE_AREA = 242500;
-const DWELL_MS = 1000;
+import { push } from "./queue.js";
+import { records } from "./render.js";
+import { DWELL_MS, LARGE_AREA } from "./limits.js";
 
 // The share of the tile that must be on screen.
 export const needed = (width, height) => (width * height >= LARGE_AREA ? 0.3 : 0.5);
@@ -18,51 +19,53 @@ export const needed = (width, height) => (width * height >= LARGE_AREA ? 0.3 : 0
 // reports a ratio of 1: the area check when the second is up catches it.)
 export const inView = (ratio, width, height) => ratio >= needed(width, height) - 1e-4;
 
-export const visible = () => document.visibilityState == "visible";
+export const visible = () => !document.hidden;
 
-export function viewability(onViewable) {
-  // Tiles in view now -> their running timer (0 while the tab is hidden).
-  const timers = new Map();
+// Tiles in view now -> their running timer (false while the tab is hidden).
+const timers = new Map();
+let observer;
 
-  const arm = (el) =>
-    setTimeout(() => {
-      const box = el.getBoundingClientRect();
-      const shown = el.checkVisibility?.({ opacityProperty: true, visibilityProperty: true });
-      if (shown !== false && box.width * box.height > 0) {
-        timers.delete(el);
-        observer.unobserve(el);
-        onViewable(el);
-      }
-    }, DWELL_MS);
-
-  const leave = (el) => {
-    clearTimeout(timers.get(el));
-    timers.delete(el);
-  };
-
-  const observer = new IntersectionObserver(
-    (entries) => {
-      for (const { target, intersectionRatio, boundingClientRect: box } of entries) {
-        if (!inView(intersectionRatio, box.width, box.height)) leave(target);
-        else if (!timers.has(target)) timers.set(target, visible() ? arm(target) : 0);
-      }
-    },
-    { threshold: [0, 0.3, 0.5, 1] }
+// The second starts now, if the tab is visible.
+const arm = (el) =>
+  timers.set(
+    el,
+    visible() &&
+      setTimeout(() => {
+        const box = el.getBoundingClientRect();
+        const shown = el.checkVisibility?.({ opacityProperty: true, visibilityProperty: true });
+        if (shown !== false && box.width * box.height > 0) {
+          timers.delete(el);
+          observer.unobserve(el);
+          push("viewable", { ...records.get(el) });
+        }
+      }, DWELL_MS)
   );
 
-  // On visibilitychange: a hidden tab stops and resets every timer, a visible one starts
-  // them again. Window blur alone changes nothing.
-  const wake = () =>
-    timers.forEach((timer, el) => {
-      clearTimeout(timer);
-      timers.set(el, visible() ? arm(el) : 0);
-    });
+const changed = (entries) => {
+  for (const { target, intersectionRatio, boundingClientRect: box } of entries) {
+    if (inView(intersectionRatio, box.width, box.height)) {
+      if (!timers.has(target)) arm(target);
+    } else {
+      clearTimeout(timers.get(target)); // it left view: the second starts over
+      timers.delete(target);
+    }
+  }
+};
 
-  const reset = () => {
-    timers.forEach(clearTimeout);
-    timers.clear();
-    observer.disconnect();
-  };
+export const observe = (el) => observer.observe(el);
 
-  return { observe: (el) => observer.observe(el), reset, wake };
-}
+// A new render: the last one's tiles and timers are dropped, one observer takes the new ones.
+export const restart = () => {
+  timers.forEach(clearTimeout);
+  timers.clear();
+  observer?.disconnect();
+  observer = new IntersectionObserver(changed, { threshold: [0, 0.3, 0.5, 1] });
+};
+
+// On visibilitychange: a hidden tab stops and resets every timer, a visible one starts them
+// again. Window blur alone changes nothing.
+export const wake = () =>
+  timers.forEach((timer, el) => {
+    clearTimeout(timer);
+    arm(el);
+  });

@@ -3,9 +3,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { split, uid } from "../src/queue.js";
-import { update, NOTE_MS, MAX_NOTES, CLICK_SURFACES } from "../src/navigation.js";
+import { update, CLICK_SURFACES } from "../src/navigation.js";
+import { NOTE_MS, MAX_NOTES, LARGE_AREA } from "../src/limits.js";
 import { position } from "../src/tiles.js";
-import { needed, inView, LARGE_AREA } from "../src/viewability.js";
+import { needed, inView } from "../src/viewability.js";
 
 const bytes = (batch) =>
   new Blob([JSON.stringify({ sent_at: Date.now(), automated: false, events: batch })]).size;
@@ -31,6 +32,17 @@ test("ids are 16+ characters of the wire alphabet and do not repeat", () => {
     ids.add(id);
   }
   assert.equal(ids.size, 10000);
+});
+
+test("ids are the time's 8 base-36 digits and 16 random letters and digits", () => {
+  const ids = Array.from({ length: 5000 }, uid);
+  for (const id of ids) assert.match(id, /^[0-9a-z]{8}[A-Za-z0-9]{16}$/);
+  // Every letter and digit turns up at every place of the random part: what is cut from the
+  // base64 string is not biased towards part of the alphabet.
+  for (let place = 8; place < 24; place++) {
+    const used = new Set(ids.map((id) => id[place]));
+    assert.equal(used.size, 62, `place ${place}: ${used.size} characters`);
+  }
 });
 
 test("a payload holds at most 100 events", () => {
@@ -96,7 +108,10 @@ test("an expired note does not explain a load", () => {
 });
 
 test("only search and category leave notes", () => {
-  assert.deepEqual(CLICK_SURFACES, ["search", "category"]);
+  const surfaces = ["search", "category", "homepage", "user_page", "other"];
+  assert.deepEqual(surfaces.filter((s) => CLICK_SURFACES.test(s)), ["search", "category"]);
+  for (const near of ["searches", "my_search", "Search", "", undefined])
+    assert.equal(CLICK_SURFACES.test(near), false, near);
 });
 
 test("positions are 1-based per listing and continue", () => {

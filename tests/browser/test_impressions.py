@@ -60,6 +60,27 @@ def test_a_given_position_wins(page: Page, site: Site, beacons: Beacons, server:
     assert server.gig(first)["averagePosition"] == 1.0
 
 
+def test_a_tile_names_its_listing_and_only_the_attributes_it_has(
+    page: Page, site: Site, beacons: Beacons
+) -> None:
+    listed, bare, loose = site.gig("listed"), site.gig("bare"), site.gig("loose")
+    page.goto(site.add("p", f'<section data-gm-list="sidebar" data-gm-context="{"q" * 200}">'
+                       + tiles([listed]) + f'<a href="#b" data-gm-gig="{bare}">b</a></section>'
+                       + f'<a href="#l" data-gm-gig="{loose}">l</a>'))
+    beacons.flush()
+    served = {e["gig"]: e for e in beacons.wait_event("served", count=3)}
+
+    # An unknown surface is sent as "other", a long context is cut to the server's 128.
+    assert (served[listed]["surface"], served[listed]["context"]) == ("other", "q" * 128)
+    assert served[listed]["seller"] == "s1"
+    # Attributes a tile does not have are left out, not sent as null.
+    assert "seller" not in served[bare] and "sig" not in served[bare]
+    assert served[bare]["context"] == "q" * 128
+    # A tile outside any listing: surface "other", no context, its own positions.
+    assert served[loose]["surface"] == "other" and "context" not in served[loose]
+    assert [served[g]["position"] for g in (listed, bare, loose)] == [1, 2, 1]
+
+
 def test_a_reload_is_a_new_render(
     page: Page, site: Site, beacons: Beacons, server: Server
 ) -> None:
