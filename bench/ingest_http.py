@@ -20,7 +20,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,13 +30,11 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from bench.support import free_port, start_secantus  # noqa: E402
+
 EVENTS_PER_REQUEST = 20
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
@@ -92,7 +89,8 @@ def measure(name: str, command: list[str], env: dict[str, str], port: int,
         before = cpu_seconds(process.pid)
         result = run_wrk(port, seconds, connections)
         # CPU per request: steadier than events/s when other work shares the cores.
-        result["cpu_us"] = 1e6 * (cpu_seconds(process.pid) - before) / (result["req_s"] * seconds)
+        served = result["req_s"] * seconds
+        result["cpu_us"] = 1e6 * (cpu_seconds(process.pid) - before) / served if served else 0.0
         return result
     finally:
         process.terminate()
@@ -152,32 +150,6 @@ def main() -> None:
               else "(a stand-in server: no target)")
     print(f"ratio /collect : floor = {ingest['events_s'] / floor['events_s']:.2f} "
           f"{target}; database after run: {db_mb:.0f} MB; load average {os.getloadavg()[0]:.1f}")
-
-
-def start_secantus(tmp: str) -> tuple[subprocess.Popen[bytes], str]:
-    """A throwaway SecantusDB in `tmp`; its process and URL."""
-    binary = REPO / ".venv-secantus" / "bin" / "secantusd-py"
-    if not binary.exists():
-        raise SystemExit("no SecantusDB: run scripts/install, or pass --mongodb-url")
-    port = free_port()
-    process = subprocess.Popen(
-        [str(binary), "--host", "127.0.0.1", "--port", str(port), "--storage-path",
-         f"{tmp}/secantus", "--log-level", "WARNING"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"mongodb://127.0.0.1:{port}/bench?directConnection=true"
-    from pymongo import MongoClient
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with MongoClient(url, serverSelectionTimeoutMS=500) as client:
-                client.admin.command("ping")
-            return process, url
-        except Exception:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("SecantusDB did not start")
 
 
 if __name__ == "__main__":

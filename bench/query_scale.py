@@ -28,6 +28,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.support import ingest_all  # noqa: E402
 from server.events import Event, EventType, Surface  # noqa: E402
 from server.stores import open_store  # noqa: E402
 
@@ -83,22 +84,7 @@ async def load(db: Path, total: int, now: int) -> tuple[int, float]:
         hero = list(hero_events(now))
         events: Iterator[Event] = iter(hero)
         filler = filler_events(now, max(0, total - len(hero)), seed=total)
-        pending: list[asyncio.Task[object]] = []
-        for source in (events, filler):
-            batch: list[Event] = []
-            for event in source:
-                batch.append(event)
-                if len(batch) == 500:
-                    pending.append(asyncio.create_task(store.ingest(batch)))
-                    stored += len(batch)
-                    batch = []
-                    if len(pending) >= 8:
-                        await asyncio.gather(*pending)
-                        pending = []
-            if batch:
-                pending.append(asyncio.create_task(store.ingest(batch)))
-                stored += len(batch)
-        await asyncio.gather(*pending)
+        stored = await ingest_all(store, (events, filler), 500)
     finally:
         await store.close()
     return stored, time.perf_counter() - started

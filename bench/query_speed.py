@@ -27,7 +27,6 @@ import asyncio
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.query_scale import HERO, QUERY, hero_events  # noqa: E402
+from bench.support import free_port, ingest_all, start_secantus  # noqa: E402
 from server.events import Event, EventType, Surface  # noqa: E402
 from server.stores import open_store  # noqa: E402
 
@@ -93,32 +93,12 @@ async def load(url: str, gigs: int, seller_gigs: int, now: int) -> tuple[int, fl
     started = time.perf_counter()
     stored = 0
     try:
-        pending: list[asyncio.Task[object]] = []
-        batch: list[Event] = []
-        for source in (hero_events(now), gig_events(gigs, seller_gigs, now)):
-            for event in source:
-                batch.append(event)
-                if len(batch) == BATCH:
-                    pending.append(asyncio.create_task(store.ingest(batch)))
-                    stored += len(batch)
-                    batch = []
-                    if len(pending) >= 8:
-                        await asyncio.gather(*pending)
-                        pending = []
-        if batch:
-            pending.append(asyncio.create_task(store.ingest(batch)))
-            stored += len(batch)
-        await asyncio.gather(*pending)
+        stored = await ingest_all(
+            store, (hero_events(now), gig_events(gigs, seller_gigs, now)), BATCH
+        )
     finally:
         await store.close()
     return stored, time.perf_counter() - started
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def timed(client: httpx.Client, url: str, body: dict[str, object], n: int,
@@ -179,30 +159,6 @@ def measure(database_url: str, args: argparse.Namespace) -> dict[str, list[float
         process.wait(timeout=30)
 
 
-def start_secantus(home: str) -> tuple[subprocess.Popen[bytes], str]:
-    binary = REPO / ".venv-secantus" / "bin" / "secantusd-py"
-    port = free_port()
-    log = open(os.path.join(home, "server.log"), "wb")  # noqa: SIM115 (lives as long as the server)
-    process = subprocess.Popen(
-        [str(binary), "--host", "127.0.0.1", "--port", str(port), "--storage-path",
-         os.path.join(home, "data"), "--log-level", "WARNING"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"mongodb://127.0.0.1:{port}/gmbench?directConnection=true&timeoutMS=600000"
-    from pymongo import MongoClient
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with MongoClient(url, serverSelectionTimeoutMS=500) as client:
-                client.admin.command("ping")
-            return process, url
-        except Exception:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("SecantusDB did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -226,7 +182,7 @@ def main() -> None:
             if args.mongo_url:
                 database_url = args.mongo_url
             else:
-                secantus, database_url = start_secantus(tmp)
+                secantus, database_url = start_secantus(tmp, "gmbench", "&timeoutMS=600000")
             fresh = True
         if fresh:
             stored, seconds = asyncio.run(load(database_url, args.gigs, args.seller_gigs, now))
