@@ -16,19 +16,16 @@ import asyncio
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.support import ingest_all  # noqa: E402
+from bench.support import ingest_all, serving  # noqa: E402
 from server.events import Event, EventType, Surface  # noqa: E402
 from server.stores import open_store  # noqa: E402
 
@@ -91,36 +88,19 @@ async def load(db: Path, total: int, now: int) -> tuple[int, float]:
 
 
 def query_latencies(db: Path, queries: int) -> list[float]:
-    port = 18765
-    env = {**os.environ, "GIGMETRICS_DATABASE_URL": f"sqlite:///{db}",
-           "GIGMETRICS_ADMIN_KEY": ADMIN, "GIGMETRICS_DEMO": "false"}
-    process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port),
-                                "--log-level", "warning"], cwd=REPO, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}/graphql"
-        with httpx.Client(headers={"authorization": f"Bearer {ADMIN}"}, timeout=30) as client:
-            for _ in range(200):
-                try:
-                    client.get(f"http://127.0.0.1:{port}/readyz")
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            timings = []
-            for i in range(queries + 20):
-                tz = ("UTC", "Asia/Kolkata", "America/New_York")[i % 3]
-                started = time.perf_counter()
-                body = client.post(url, json={"query": QUERY, "variables": {"g": HERO, "tz": tz}})
-                elapsed = (time.perf_counter() - started) * 1000
-                data = body.json()
-                assert "errors" not in data, data
-                assert data["data"]["gigMetrics"]["servedImpressions"] > 0
-                if i >= 20:  # the first ones warm caches
-                    timings.append(elapsed)
+    with serving(f"sqlite:///{db}", ADMIN) as (client, url):
+        timings = []
+        for i in range(queries + 20):
+            tz = ("UTC", "Asia/Kolkata", "America/New_York")[i % 3]
+            started = time.perf_counter()
+            body = client.post(url, json={"query": QUERY, "variables": {"g": HERO, "tz": tz}})
+            elapsed = (time.perf_counter() - started) * 1000
+            data = body.json()
+            assert "errors" not in data, data
+            assert data["data"]["gigMetrics"]["servedImpressions"] > 0
+            if i >= 20:  # the first ones warm caches
+                timings.append(elapsed)
         return timings
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def main() -> None:

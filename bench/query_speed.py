@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.query_scale import HERO, QUERY, hero_events  # noqa: E402
-from bench.support import free_port, ingest_all, start_secantus  # noqa: E402
+from bench.support import ingest_all, serving, start_secantus  # noqa: E402
 from server.events import Event, EventType, Surface  # noqa: E402
 from server.stores import open_store  # noqa: E402
 
@@ -120,43 +120,25 @@ def timed(client: httpx.Client, url: str, body: dict[str, object], n: int,
 
 
 def measure(database_url: str, args: argparse.Namespace) -> dict[str, list[float]]:
-    port = free_port()
-    env = {**os.environ, "GIGMETRICS_DATABASE_URL": database_url,
-           "GIGMETRICS_ADMIN_KEY": ADMIN, "GIGMETRICS_DEMO": "false"}
-    process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port),
-                                "--log-level", "warning"], cwd=REPO, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}/graphql"
-        with httpx.Client(headers={"authorization": f"Bearer {ADMIN}"}, timeout=120) as client:
-            for _ in range(300):
-                try:
-                    if client.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
-            hero = {"query": QUERY, "variables": {"g": HERO, "tz": "Asia/Kolkata"}}
-            typename = {"query": TYPENAME}
-            # Interleaved, so both see the same load on a shared machine.
-            results: dict[str, list[float]] = {"hero": [], "typename": []}
-            for _ in range(max(1, args.queries // 20)):
-                results["hero"] += timed(client, url, hero, 20)
-                results["typename"] += timed(client, url, typename, 20)
-            results["seller cold"], results["admin cold"] = [], []
-            results["seller"] = timed(
-                client, url, {"query": TOP, "variables": {"s": BIG_SELLER}}, args.rank_queries,
-                results["seller cold"],
-            )
-            results["admin"] = timed(
-                client, url, {"query": TOP}, args.rank_queries, results["admin cold"]
-            )
-            first = client.post(url, json={"query": TOP}).json()["data"]["topGigs"]
-            results["total"] = [float(first["totalCount"])]
-            return results
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with serving(database_url, ADMIN) as (client, url):
+        hero = {"query": QUERY, "variables": {"g": HERO, "tz": "Asia/Kolkata"}}
+        typename = {"query": TYPENAME}
+        # Interleaved, so both see the same load on a shared machine.
+        results: dict[str, list[float]] = {"hero": [], "typename": []}
+        for _ in range(max(1, args.queries // 20)):
+            results["hero"] += timed(client, url, hero, 20)
+            results["typename"] += timed(client, url, typename, 20)
+        results["seller cold"], results["admin cold"] = [], []
+        results["seller"] = timed(
+            client, url, {"query": TOP, "variables": {"s": BIG_SELLER}}, args.rank_queries,
+            results["seller cold"],
+        )
+        results["admin"] = timed(
+            client, url, {"query": TOP}, args.rank_queries, results["admin cold"]
+        )
+        first = client.post(url, json={"query": TOP}).json()["data"]["topGigs"]
+        results["total"] = [float(first["totalCount"])]
+        return results
 
 
 def main() -> None:

@@ -7,12 +7,16 @@ Not a benchmark itself. SecantusDB (GPL-2.0) runs from its own venv, `.venv-seca
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+import httpx
 
 from server.events import Event
 from server.stores import Store
@@ -78,3 +82,32 @@ async def ingest_all(store: Store, sources: Iterable[Iterable[Event]], batch: in
         sent += len(chunk)
     await asyncio.gather(*pending)
     return sent
+
+
+@contextlib.contextmanager
+def serving(database_url: str, admin_key: str) -> Iterator[tuple[httpx.Client, str]]:
+    """`gigmetrics serve` on a free port over `database_url`, ready: a client that sends the
+    admin key, and the URL of /graphql. The server stops on leaving."""
+    port = free_port()
+    env = {**os.environ, "GIGMETRICS_DATABASE_URL": database_url,
+           "GIGMETRICS_ADMIN_KEY": admin_key, "GIGMETRICS_DEMO": "false"}
+    process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port),
+                                "--log-level", "warning"], cwd=REPO, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(headers={"authorization": f"Bearer {admin_key}"}, timeout=120) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if client.get(f"{base}/readyz").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise SystemExit(f"the server on {database_url} did not become ready")
+                time.sleep(0.1)
+            yield client, f"{base}/graphql"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
