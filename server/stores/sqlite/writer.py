@@ -186,22 +186,28 @@ def _call_job(conn: sqlite3.Connection, jobs: list[_Job]) -> None:
         job.result = job.call(conn)
 
 
-Settled = list[tuple[asyncio.Future[Any], Any]]
+# One caller's answer from the writer's side: (its loop, its future, the result, the error).
+Answer = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Any, BaseException | None]
 
 
 def _resolve(jobs: list[_Job], error: BaseException | None) -> None:
-    # One wake-up per event loop for the whole group, not one per job.
-    by_loop: dict[asyncio.AbstractEventLoop, Settled] = {}
-    for job in jobs:
-        by_loop.setdefault(job.loop, []).append((job.future, job.result))
+    answer_all([(job.loop, job.future, job.result, error) for job in jobs])
+
+
+def answer_all(answers: list[Answer]) -> None:
+    """Settle callers' futures from another thread: one wake-up per event loop for the
+    whole group, not one per caller."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
+    for answer in answers:
+        by_loop.setdefault(answer[0], []).append(answer)
     for loop, settled in by_loop.items():
         # RuntimeError: the caller's event loop is gone, so nobody is waiting any more.
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_settle_all, settled, error)
+            loop.call_soon_threadsafe(_settle_all, settled)
 
 
-def _settle_all(settled: Settled, error: BaseException | None) -> None:
-    for future, result in settled:
+def _settle_all(settled: list[Answer]) -> None:
+    for _, future, result, error in settled:
         _settle(future, result, error)
 
 

@@ -46,7 +46,7 @@ from ...errors import StoreUnavailable
 from ...events import Event, Rejection
 from ...observability import STORE_GROUP_SIZE
 from ..base import IngestResult
-from .writer import Writer
+from .writer import Answer, Writer, answer_all
 from .writer_child import read_frame, write_frame
 
 T = TypeVar("T")
@@ -95,7 +95,7 @@ class ProcessWriter:
         if not self.running:
             raise StoreUnavailable("the SQLite store is closed: call `await store.open()` first.")
         child = self._child
-        if child is None or not child.alive():
+        if child is None or child.lost:  # (`_lost` clears it, at its pipe's end)
             child = await self._start_child()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[IngestResult] = loop.create_future()
@@ -119,14 +119,14 @@ class ProcessWriter:
 
     def _answered(self, answer: list[Any]) -> None:
         """An answer from the child (receiver thread): settle its batches."""
-        settled: list[_Settled] = []
+        settled: list[Answer] = []
         if answer[0] == "ok":
             _, results, changed = answer
             with self._lock:
                 for job, accepted, duplicates, invalid in results:
                     loop, future, _ = self._waiting.pop(job)
                     result = IngestResult(accepted, duplicates, invalid)
-                    settled.append((loop, future, result, False))
+                    settled.append((loop, future, result, None))
             STORE_GROUP_SIZE.observe(len(results))
             if self.on_commit is not None and changed:
                 self.on_commit(set(changed))
@@ -136,8 +136,8 @@ class ProcessWriter:
             with self._lock:
                 for job in jobs:
                     loop, future, _ = self._waiting.pop(job)
-                    settled.append((loop, future, error, True))
-        _settle_all(settled)
+                    settled.append((loop, future, None, error))
+        answer_all(settled)
 
     def _lost(self, child: _Child) -> None:
         """The child's pipe closed: fail every batch it had not answered."""
@@ -148,7 +148,7 @@ class ProcessWriter:
                 self._child = None
             lost = [job for job, (_, _, sent_to) in self._waiting.items() if sent_to is child]
             waiting = [self._waiting.pop(job) for job in lost]
-        _settle_all([(loop, future, error, True) for loop, future, _ in waiting])
+        answer_all([(loop, future, None, error) for loop, future, _ in waiting])
 
 
 class _Child:
@@ -192,9 +192,6 @@ class _Child:
         self._sender.start()
         self._receiver.start()
 
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
     def send(self, message: bytes) -> None:
         self._outbox.put(message)
 
@@ -230,26 +227,3 @@ class _Child:
         self._sender.join(STOP_TIMEOUT_S)
         self._out.close()
         self.process.wait()  # reaped: no zombie
-
-
-# (loop, future, result or error, failed)
-_Settled = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Any, bool]
-
-
-def _settle_all(settled: list[_Settled]) -> None:
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, bool]]] = {}
-    for loop, future, value, failed in settled:
-        by_loop.setdefault(loop, []).append((future, value, failed))
-    for loop, items in by_loop.items():
-        with contextlib.suppress(RuntimeError):  # that event loop is gone: nobody waits
-            loop.call_soon_threadsafe(_settle, items)
-
-
-def _settle(items: list[tuple[asyncio.Future[Any], Any, bool]]) -> None:
-    for future, value, failed in items:
-        if future.done():
-            continue
-        if failed:
-            future.set_exception(value)
-        else:
-            future.set_result(value)
