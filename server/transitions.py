@@ -319,9 +319,18 @@ def plan(
 InvalidKey = tuple[str, int, str]  # (gig, bucket, reason)
 
 
+def invalid_reason(event: Event, judged: str | None) -> str | None:
+    """Why a stored event is invalid traffic (None: it counts): the reason found at the edge,
+    else the one `plan` judged (`judged`), else declared automation."""
+    reason = event.invalid or judged
+    if reason is None and event.automated:
+        reason = invalid.DECLARED_AUTOMATION
+    return reason
+
+
 def count_invalid(events: Iterable[Event], judged: dict[str, str]) -> int:
     """How many of these stored events are invalid traffic (as `invalid_delta` files them)."""
-    return sum(1 for e in events if e.invalid or e.automated or e.id in judged)
+    return sum(1 for e in events if invalid_reason(e, judged.get(e.id)) is not None)
 
 
 def invalid_delta(events: Iterable[Event], judged: dict[str, str]) -> dict[InvalidKey, int]:
@@ -329,9 +338,7 @@ def invalid_delta(events: Iterable[Event], judged: dict[str, str]) -> dict[Inval
     the edge, and those `plan` judged (event id -> reason)."""
     delta: dict[InvalidKey, int] = {}
     for event in events:
-        reason = event.invalid or judged.get(event.id)
-        if reason is None and event.automated:
-            reason = invalid.DECLARED_AUTOMATION
+        reason = invalid_reason(event, judged.get(event.id))
         if reason is not None:
             key = (event.gig, event.ts - event.ts % BUCKET_MS, reason)
             delta[key] = delta.get(key, 0) + 1

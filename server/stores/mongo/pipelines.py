@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ...events import Event, Surface
-from ...invalid import DECLARED_AUTOMATION
 from ...metrics import ContextRow, RollupRow
 from ...ownership import Conflict
 from ...transitions import (
@@ -23,6 +22,7 @@ from ...transitions import (
     ImpressionState,
     InvalidKey,
     RollupKey,
+    invalid_reason,
 )
 from ...untrusted import raw_copy
 
@@ -233,9 +233,7 @@ def event_document(event: Event, *, invalid: str | None = None) -> Document:
     doc: Document = {"_id": event.id, "gig": event.gig, "ts": event.ts, "type": event.type.value}
     if event.seller is not None:
         doc["seller"] = event.seller
-    reason = event.invalid or invalid
-    if reason is None and event.automated:
-        reason = DECLARED_AUTOMATION
+    reason = invalid_reason(event, invalid)
     if reason is not None:
         doc["invalid"] = reason
     return doc

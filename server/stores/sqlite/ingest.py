@@ -29,6 +29,7 @@ from ...transitions import (
     count_invalid,
     impression_key,
     invalid_delta,
+    invalid_reason,
     page_view_key,
     plan,
 )
@@ -309,9 +310,7 @@ def _count(conn: sqlite3.Connection, new: list[Event]) -> dict[str, str]:
 
 
 def _event_row(event: Event, judged: dict[str, str]) -> tuple[Any, ...]:
-    reason = event.invalid or judged.get(event.id)
-    if reason is None and event.automated:
-        reason = DECLARED_AUTOMATION
+    reason = invalid_reason(event, judged.get(event.id))
     return (event.id, event.gig, event.ts, TYPE_CODES[event.type], event.seller, reason)
 
 
