@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import orjson
 
-from ...events import Event, EventType, Rejection, Surface
+from ...events import SURFACES, TYPES, Event, Rejection
 from .connection import (
     MAX_JOBS_PER_COMMIT,
     WAL_CHECKPOINT_PAGES,
@@ -31,9 +31,6 @@ from .connection import (
 from .ingest import create_schema, ingest_group
 
 log = logging.getLogger("gigmetrics.sqlite")
-
-_TYPES = {t.value: t for t in EventType}
-_SURFACES = {s.value: s for s in Surface}
 
 
 def write_frame(pipe: IO[bytes], payload: bytes) -> None:
@@ -141,9 +138,9 @@ def _commit(conn: sqlite3.Connection, group: list[Any]) -> list[Any]:
 
 def _event(row: list[Any]) -> Event:
     """An `Event` from its array (field order; the enums as their wire values)."""
-    row[1] = _TYPES[row[1]]
+    row[1] = TYPES[row[1]]
     if row[7] is not None:
-        row[7] = _SURFACES[row[7]]
+        row[7] = SURFACES[row[7]]
     return Event(*row)
 
 
