@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.events_fast import parse_body
-from server.ingest import now_ms
+from server.edge.events_fast import parse_body
+from server.model import now_ms
 
 
 async def parse_only(request: Request) -> Response:

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.support import ingest_all, serving  # noqa: E402
-from server.events import Event, EventType, Surface  # noqa: E402
+from server.model import Event, EventType, Surface  # noqa: E402
 from server.stores import open_store  # noqa: E402
 
 HERO = "g-hero"

@@ -42,7 +42,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.query_scale import HERO, QUERY, hero_events  # noqa: E402
 from bench.support import ingest_all, serving, start_secantus  # noqa: E402
-from server.events import Event, EventType, Surface  # noqa: E402
+from server.model import Event, EventType, Surface  # noqa: E402
 from server.stores import open_store  # noqa: E402
 
 ADMIN = "bench-admin"

@@ -31,7 +31,8 @@ import orjson
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from server.events import Event, EventType, Surface, event_to_wire  # noqa: E402
+from server.edge.events import event_to_wire  # noqa: E402
+from server.model import Event, EventType, Surface  # noqa: E402
 from server.stores import SQLiteStore  # noqa: E402
 
 TARGET, STRETCH = 100, 60

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from server.events import Event
+from server.model import Event
 from server.stores import Store
 
 REPO = Path(__file__).resolve().parents[1]

@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import orjson
 
-from server import json_body
-from server.events import parse_batch
-from server.events_fast import parse_body, parse_valid_body
+from server.edge import json_body
+from server.edge.events import parse_batch
+from server.edge.events_fast import parse_body, parse_valid_body
 
 UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
       "Chrome/131.0.0.0 Safari/537.36")
@@ -96,10 +96,10 @@ def request_runner(limits: str) -> Callable[[bytes], Any]:
     from starlette.routing import Route
 
     from server.collect import Collector
+    from server.edge.traffic import TrafficLimits
     from server.health import StoreHealth
     from server.request_log import RequestLog
     from server.settings import Settings
-    from server.traffic import TrafficLimits
 
     store = NullStore()
     settings = Settings(rate_limits=TrafficLimits.parse(limits))

@@ -15,10 +15,9 @@ from .api import graphql_routes
 from .assets import Assets, asset_routes
 from .collect import Collector
 from .demo import demo_routes
-from .events import DAY_MS
 from .health import StoreHealth, health_routes
-from .ingest import now_ms
 from .live import LiveUpdates
+from .model import DAY_MS, now_ms
 from .observability import LIVE_SUBSCRIPTIONS, metrics_route
 from .request_log import RequestLog, configure_logging
 from .sdk import sdk_route

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from . import __version__
+from .edge.events import MAX_CONTEXT_CHARS
+from .edge.signing import SigningKeys, sign_listing, sign_page
 from .errors import CommandError, GigmetricsError, SettingsError
-from .events import MAX_CONTEXT_CHARS, Surface
-from .ingest import now_ms
 from .keys import new_key
+from .model import Surface, now_ms
 from .settings import DOCUMENTED, LOG_LEVELS, Settings
-from .signing import SigningKeys, sign_listing, sign_page
 from .stores import SQLiteStore, open_store
 from .stores.base import ApiKey, DeletedData, Store
 

@@ -9,16 +9,17 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive
 
-from .bots import is_crawler
+from .edge.bots import is_crawler
+from .edge.events import MAX_BODY_BYTES
+from .edge.events_fast import parse_body
+from .edge.signing import check
+from .edge.traffic import TrafficScreen
 from .errors import BadBatch, StoreUnavailable
-from .events import MAX_BODY_BYTES, Batch, Event
-from .events_fast import parse_body
 from .health import StoreHealth
-from .ingest import RejectionSampler, now_ms, record
+from .ingest import RejectionSampler, record
+from .model import Batch, Event, now_ms
 from .settings import Settings
-from .signing import check
 from .stores.base import Store
-from .traffic import TrafficScreen
 
 log = logging.getLogger("gigmetrics.collect")
 

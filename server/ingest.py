@@ -11,7 +11,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from .errors import StoreUnavailable
-from .events import Batch, Rejection
+from .model import Batch, Rejection
 from .observability import STORE_WRITE_SECONDS, count_events
 from .stores.base import Store
 
@@ -98,8 +98,3 @@ async def record(
         duplicates=result.duplicates,
         rejected=tuple((r.index, r.reason) for r in batch.rejections),
     )
-
-
-def now_ms() -> int:
-    """The server clock in epoch milliseconds."""
-    return time.time_ns() // 1_000_000

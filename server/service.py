@@ -13,15 +13,16 @@ from enum import Enum
 from operator import attrgetter
 from typing import Any
 
-from .events import Batch, Event, Rejection, parse_events
+from .counting.metrics import ContextRow, GigReport, Metrics, RollupRow, combined, report, totals
+from .counting.ownership import Conflict
+from .counting.windows import Window, previous_window, range_window, rolling_window
+from .edge.events import parse_events
+from .edge.untrusted import raw_copy
 from .health import StoreHealth
 from .ingest import Receipt, record
-from .metrics import ContextRow, GigReport, Metrics, RollupRow, combined, report, totals
-from .ownership import FIRST, Conflict
+from .model import Batch, Event, Rejection, Trust
 from .settings import Settings
 from .stores.base import DeletedData, InvalidRow, Store, StoredRejection
-from .untrusted import raw_copy
-from .windows import Window, previous_window, range_window, rolling_window
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +211,7 @@ class MetricsService:
         sent_at: float | None,
         oldest_days: int,
         sellers: frozenset[str] | None = None,
-        trust: int = FIRST,
+        trust: int = Trust.FIRST,
     ) -> Receipt:
         """Validate (the same rules as `/collect`) and store a batch of events.
 
@@ -224,7 +225,7 @@ class MetricsService:
         if sellers is not None and batch.events:
             known = await self.sellers_of(sorted({e.gig for e in batch.events}))
             batch = screened(batch, raw_events, seller_screen(sellers, known), self.now)
-        if trust != FIRST:
+        if trust != Trust.FIRST:
             batch = Batch(tuple(e._replace(trust=trust) for e in batch.events), batch.rejections)
         return await record(self.store, batch, self.health)
 

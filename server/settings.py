@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from .edge.signing import SigningKeys
+from .edge.traffic import RATE_LIMITS_DEFAULT, TrafficLimits
 from .errors import SettingsError
-from .events import CLICK_SURFACES_DEFAULT, Surface
-from .signing import SigningKeys
-from .traffic import RATE_LIMITS_DEFAULT, TrafficLimits
+from .model import CLICK_SURFACES_DEFAULT, Surface
 
 DEFAULT_DATABASE_URL = "sqlite:///gigmetrics.db"
 

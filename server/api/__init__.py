@@ -21,8 +21,8 @@ from strawberry.types import ExecutionResult
 
 from ..assets import Assets
 from ..health import StoreHealth
-from ..ingest import now_ms
 from ..live import LiveUpdates
+from ..model import now_ms
 from ..service import MetricsService
 from ..settings import Settings
 from ..stores.base import Store

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar
 
+from ..edge.untrusted import shown
 from ..errors import AuthError
-from ..ingest import now_ms
 from ..keys import hash_secret, same_secret
+from ..model import now_ms
 from ..settings import Settings
 from ..stores.base import Store
-from ..untrusted import shown
 
 log = logging.getLogger("gigmetrics.auth")
 

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import strawberry
 
-from .. import metrics
+from ..counting import metrics
+from ..counting.rules import CONTEXTS_PER_DAY
 from ..errors import QueryError
-from ..transitions import CONTEXTS_PER_DAY
 from .enums import SurfaceName
 
 MAX_CONTEXTS = 100

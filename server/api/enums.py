@@ -6,7 +6,7 @@ from enum import Enum
 
 import strawberry
 
-from ..events import Surface as WireSurface
+from ..model import Surface as WireSurface
 from ..service import Order
 
 

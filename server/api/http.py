@@ -16,7 +16,7 @@ from graphql import GraphQLError
 from starlette.responses import Response
 from strawberry.types import ExecutionResult
 
-from ..untrusted import json_kind, shown
+from ..edge.untrusted import json_kind, shown
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"

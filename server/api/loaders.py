@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from strawberry.dataloader import DataLoader
 
-from ..metrics import ContextRow, GigReport, Metrics
+from ..counting.metrics import ContextRow, GigReport, Metrics
 from ..service import MetricsService, Span
 
 ReportKey = tuple[str, Span]

@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from ..edge.untrusted import shown
 from ..errors import QueryError
-from ..untrusted import shown
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20

@@ -8,9 +8,9 @@ import strawberry
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
+from ..edge.events import GIG_ID
 from ..errors import QueryError
-from ..events import GIG_ID
-from ..ownership import FIRST, MOVE
+from ..model import Trust
 from ..service import Span
 from .auth import require_admin, require_seller, require_write
 from .context import Context
@@ -189,7 +189,7 @@ async def record_events(
         sent_at=sent_at,
         oldest_days=settings.raw_retention_days if access.admin else settings.max_backdate_days,
         sellers=None if access.admin else access.sellers,
-        trust=MOVE if access.admin else FIRST,
+        trust=Trust.MOVE if access.admin else Trust.FIRST,
     )
     return RecordEventsResult(
         accepted=receipt.accepted,

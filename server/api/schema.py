@@ -10,8 +10,8 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 
+from ..edge.events import MAX_EVENTS_PER_BATCH
 from ..errors import BadBatch, GigmetricsError, QueryError, StoreUnavailable
-from ..events import MAX_EVENTS_PER_BATCH
 from ..observability import GraphQLMetrics
 from . import controls, resolvers
 from .limits import limit_extensions, reword_limit_errors

@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from .. import metrics
+from ..counting import metrics
 from ..service import Span
 from .context import Context
 from .contexts import ContextMetrics, FirstContextsArg, check_first

@@ -11,10 +11,10 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
+from ..counting.metrics import GigReport
 from ..errors import QueryError, StoreUnavailable
-from ..ingest import now_ms
 from ..keys import hash_secret
-from ..metrics import GigReport
+from ..model import now_ms
 from ..service import MetricsService, Span
 from .auth import authenticate
 from .inputs import TimeZoneArg

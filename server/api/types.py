@@ -8,10 +8,10 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from .. import metrics
-from ..events import Surface as WireSurface
-from ..invalid import kind_of
-from ..ownership import Conflict
+from ..counting import metrics
+from ..counting.ownership import Conflict
+from ..model import Surface as WireSurface
+from ..model import invalid_kind
 from ..service import Span
 from ..stores.base import StoredRejection
 from .context import Context
@@ -179,7 +179,7 @@ class InvalidTraffic:
 async def _invalid_traffic(root: GigMetrics, info: Info[Context, None]) -> list[InvalidTraffic]:
     gig = str(root.gig_id)
     rows = (await info.context.service.invalid([gig], root.span))[gig]
-    return [InvalidTraffic(reason=r.reason, kind=kind_of(r.reason), events=r.events)
+    return [InvalidTraffic(reason=r.reason, kind=invalid_kind(r.reason), events=r.events)
             for r in sorted(rows, key=lambda r: (-r.events, r.reason))]
 
 

@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from ..ingest import now_ms
+from ..edge.signing import sign_listing, sign_page
+from ..model import now_ms
 from ..settings import Settings
-from ..signing import sign_listing, sign_page
 
 PAGE_SIZE = 48
 

@@ -14,7 +14,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from ..events import MAX_EVENTS_PER_BATCH
+from ..edge.events import MAX_EVENTS_PER_BATCH
 from ..service import MetricsService
 from ..settings import Settings
 from ..stores.base import Store

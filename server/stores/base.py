@@ -11,9 +11,9 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
-from ..events import Event, Rejection, Surface
-from ..metrics import ContextRow, Metrics, RollupRow
-from ..ownership import Conflict
+from ..counting.metrics import ContextRow, Metrics, RollupRow
+from ..counting.ownership import Conflict
+from ..model import Event, Rejection, Surface
 
 # Every store keeps at most this many rejected events, the newest, enforced when it writes
 # them (not by a later purge): a flood of junk cannot fill the disk.

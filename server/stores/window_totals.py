@@ -24,8 +24,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..events import Surface
-from ..metrics import Metrics
+from ..counting.metrics import Metrics
+from ..model import Surface
 
 WindowKey = tuple[int, frozenset[Surface]]
 # Windows kept at once: the rolling window moves every 15 minutes; ranges come and go.

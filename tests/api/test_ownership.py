@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from server.signing import SigningKeys, sign_listing
-from server.traffic import TrafficLimits
+from server.edge.signing import SigningKeys, sign_listing
+from server.edge.traffic import TrafficLimits
 
 from .api_harness import HOUR_MS, Api, ApiFactory, Events, now_ms
 

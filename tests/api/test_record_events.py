@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from server.events import EVENT_FIELDS
+from server.edge.events import EVENT_FIELDS
 
 from .api_harness import DAY_MS, HOUR_MS, RECORD, Api, Events, days_back, now_ms
 

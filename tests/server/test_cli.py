@@ -16,9 +16,9 @@ from typing import TypeVar
 import pytest
 
 from server.cli import describe_store, main
-from server.events import Event, EventType, Surface
+from server.edge.signing import SigningKeys, check
+from server.model import Event, EventType, Surface
 from server.settings import DOCUMENTED, Settings
-from server.signing import SigningKeys, check
 from server.stores import SQLiteStore, open_store
 from server.stores.base import Store
 
@@ -302,7 +302,7 @@ def test_delete_asks_for_yes_then_deletes_a_gig(
 ) -> None:
     import time
 
-    from server.events import Event, EventType, Surface
+    from server.model import Event, EventType, Surface
     from server.stores import SQLiteStore
 
     async def fill() -> None:

@@ -10,10 +10,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
+from server.edge.events import MAX_BODY_BYTES
 from server.errors import StoreUnavailable
-from server.events import MAX_BODY_BYTES
+from server.model import bucket_of
 from server.settings import Settings
-from server.transitions import bucket_of
 
 BROWSER_UA = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from server.demo import catalogue
 from server.demo.traffic import demo_events, fill_demo_store
-from server.events import parse_events
+from server.edge.events import parse_events
 from server.settings import Settings
 from server.stores import SQLiteStore
 

@@ -16,9 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from server.app import create_app
+from server.edge.traffic import TrafficLimits
 from server.observability import may_read, serve_metrics_port
 from server.settings import Settings
-from server.traffic import TrafficLimits
 
 from .conftest import ADMIN_KEY, REPO, ServerProcess, free_port
 

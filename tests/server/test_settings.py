@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.errors import SettingsError
-from server.events import Surface
+from server.model import Surface
 from server.settings import DEFAULT_DATABASE_URL, Settings
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from server.events import Event, EventType, Surface
+from server.counting.rules import ImpressionState, apply_to_impression
+from server.model import BUCKET_MS, Counts, Event, EventType, Surface, bucket_of
 from server.stores import Store
-from server.transitions import BUCKET_MS, Counts, ImpressionState, apply_to_impression, bucket_of
 
 T0 = bucket_of(1_763_800_000_000)
 B = BUCKET_MS

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import random
 
-from server.events import Event, EventType, Surface
-from server.transitions import bucket_of
+from server.model import Event, EventType, Surface, bucket_of
 
 from .store_events import T0, B, click, served, view, viewable
 

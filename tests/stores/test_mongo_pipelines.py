@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from server.events import Event, Surface
-from server.metrics import RollupRow
-from server.ownership import Conflict
+from server.counting.metrics import RollupRow
+from server.counting.ownership import Conflict
+from server.counting.rules import ImpressionState, RollupKey
+from server.model import Counts, Event, Surface
 from server.stores.mongo import INDEXES
 from server.stores.mongo import pipelines as mp
-from server.transitions import Counts, ImpressionState, RollupKey
 
 from .store_events import T0, click, served, view, viewable
 

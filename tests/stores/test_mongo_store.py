@@ -13,7 +13,7 @@ import pytest
 from pymongo import AsyncMongoClient, monitoring
 
 from server.errors import StoreUnavailable
-from server.events import Event, Surface
+from server.model import Event, Surface
 from server.stores import IngestResult, MongoStore
 from server.stores.mongo import pipelines as mp
 

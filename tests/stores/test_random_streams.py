@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from server.events import Event
+from server.model import Event
 from server.stores import Store
 
 from .store_events import rows

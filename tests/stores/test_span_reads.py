@@ -10,10 +10,10 @@ from datetime import timedelta
 
 import pytest
 
-from server.events import CLICK_SURFACES_DEFAULT, Event, Surface
-from server.metrics import RollupRow, sum_spans, totals
+from server.counting.metrics import RollupRow, sum_spans, totals
+from server.counting.windows import days_between, local_date, zone
+from server.model import CLICK_SURFACES_DEFAULT, Event, Surface
 from server.stores import Store
-from server.windows import days_between, local_date, zone
 
 from .store_events import T0, B, click, served, view, viewable
 

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from server.events import Rejection
+from server.model import Rejection
 from server.stores import SQLiteStore
 from server.stores.sqlite import ingest as sqlite_ingest
 

@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 
 from server.errors import StoreUnavailable
-from server.events import Event, Rejection, Surface
+from server.model import Counts, Event, Rejection, Surface
 from server.stores import IngestResult, SQLiteStore
 from server.stores.sqlite import store as sqlite_module
 from server.stores.sqlite import writer as writer_module
-from server.transitions import Counts
 
 from .store_events import T0, B, click, rows, served, total, view
 

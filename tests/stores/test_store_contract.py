@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from server.counting.ownership import CLAIMS_PER_GIG, OTHER_SELLERS, Conflict
 from server.errors import StoreUnavailable
-from server.events import Rejection, Surface
-from server.ownership import CLAIM, CLAIMS_PER_GIG, MOVE, OTHER_SELLERS, Conflict
+from server.model import Counts, Rejection, Surface, Trust
 from server.stores import (
     ApiKey,
     DeletedData,
@@ -20,7 +20,6 @@ from server.stores import (
     StoredRejection,
 )
 from server.stores.base import InvalidRow
-from server.transitions import Counts
 
 from .store_events import (
     FAR,
@@ -311,11 +310,11 @@ async def test_claims_are_kept_for_at_most_claims_per_gig_sellers_then_summed(
 async def test_trusted_sources_set_and_move_owners(store: Store) -> None:
     await store.ingest([served("i-1", gig="g-1", seller="bob", ts=T0)])
     # A signed listing (or the admin key's recordEvents) moves it; an older claim does not.
-    await store.ingest([served("i-2", gig="g-1", seller="alice", ts=T0 + B, trust=MOVE)])
-    await store.ingest([served("i-3", gig="g-1", seller="carol", ts=T0 + 1, trust=MOVE)])
+    await store.ingest([served("i-2", gig="g-1", seller="alice", ts=T0 + B, trust=Trust.MOVE)])
+    await store.ingest([served("i-3", gig="g-1", seller="carol", ts=T0 + 1, trust=Trust.MOVE)])
     assert await store.seller_of(["g-1"]) == {"g-1": "alice"}
     # With signing on, an unsigned beacon cannot even name the first owner.
-    await store.ingest([served("i-4", gig="g-2", seller="mallory", trust=CLAIM)])
+    await store.ingest([served("i-4", gig="g-2", seller="mallory", trust=Trust.CLAIM)])
     assert await store.seller_of(["g-2"]) == {}
     # The admin's word always applies.
     await store.set_owner("g-2", "dave", T0)
@@ -350,14 +349,14 @@ async def test_invalid_traffic_is_stored_never_counted_and_summed_per_reason(
 
 
 async def test_a_signed_tile_backs_one_impression_each_type_once(store: Store) -> None:
-    tile = {"render": "nonce1.3", "trust": MOVE}
+    tile = {"render": "nonce1.3", "trust": Trust.MOVE}
     await store.ingest([served("i-1", **tile), viewable("i-1", **tile)])
     # The same signed tile replayed under fresh impression ids counts nothing.
     replayed = await store.ingest([served("i-2", **tile), click("i-2", **tile, ts=T0 + 1)])
     # Judged in the store's transaction, and reported like the edge's verdicts.
     assert replayed == IngestResult(accepted=2, duplicates=0, invalid=2)
     await store.ingest([click("i-1", **tile, ts=T0 + 2)])
-    page = {"render": "nonce2.0", "trust": MOVE}
+    page = {"render": "nonce2.0", "trust": Trust.MOVE}
     assert await store.ingest([view("p-1", **page), view("p-2", **page)]) == IngestResult(2, 0, 1)
     assert await rows(store) == {
         ("g-1", T0, SEARCH): (1, 1, 1, 0, 0, 0),
@@ -496,7 +495,7 @@ async def test_context_rollups_count_each_impression_under_its_listings_context(
 async def test_contexts_past_the_daily_bound_are_summed_as_one_other_row(
     store: Store, request: pytest.FixtureRequest
 ) -> None:
-    from server.transitions import CONTEXTS_PER_DAY, OTHER_CONTEXT
+    from server.counting.rules import CONTEXTS_PER_DAY, OTHER_CONTEXT
 
     events = [served(f"i-{n}", context=f"query {n:03d}") for n in range(CONTEXTS_PER_DAY + 5)]
     for start in range(0, len(events), 50):

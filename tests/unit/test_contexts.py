@@ -5,21 +5,18 @@ from __future__ import annotations
 import itertools
 from datetime import date
 
-from server.events import Event, EventType, Surface
-from server.metrics import ContextRow, by_context
-from server.transitions import (
-    BUCKET_MS,
-    DAY_MS,
+from server.counting.metrics import ContextRow, by_context
+from server.counting.rules import (
     OTHER_CONTEXT,
     ContextDelta,
     ContextKey,
-    Counts,
     ImpressionState,
     bound_contexts,
     context_delta,
     plan,
 )
-from server.windows import previous_window, range_window, rolling_window
+from server.counting.windows import previous_window, range_window, rolling_window
+from server.model import BUCKET_MS, DAY_MS, Counts, Event, EventType, Surface
 
 T0 = 1_763_799_300_000  # a bucket edge
 SERVED, VIEWABLE, CLICK, VIEW = EventType

@@ -17,19 +17,18 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from server import json_body
-from server.errors import BadBatch
-from server.events import (
+from server.edge import json_body
+from server.edge.events import (
     EVENT_ID_PATTERN,
     GIG_ID_PATTERN,
     MAX_POSITION,
     SIG_PATTERN,
     TOKEN_PATTERN,
-    Batch,
-    Event,
     parse_batch,
 )
-from server.events_fast import parse_body, parse_valid_body
+from server.edge.events_fast import parse_body, parse_valid_body
+from server.errors import BadBatch
+from server.model import Batch, Event
 
 RECEIVED = 1_763_800_000_000
 SECOND = 1000

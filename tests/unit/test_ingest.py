@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from server.events import Rejection
 from server.ingest import RejectionSampler
+from server.model import Rejection
 
 
 def rejections(n: int) -> tuple[Rejection, ...]:

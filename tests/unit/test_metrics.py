@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.events import CLICK_SURFACES_DEFAULT, Event, EventType, Surface
-from server.metrics import Metrics, RollupRow, counted_clicks, rate, report, totals
-from server.transitions import BUCKET_MS, Counts, plan
-from server.windows import range_window, rolling_window
+from server.counting.metrics import Metrics, RollupRow, counted_clicks, rate, report, totals
+from server.counting.rules import plan
+from server.counting.windows import range_window, rolling_window
+from server.model import BUCKET_MS, CLICK_SURFACES_DEFAULT, Counts, Event, EventType, Surface
 
 SEARCH, CATEGORY, HOMEPAGE, USER_PAGE, OTHER = Surface
 MINUTE = 60_000

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from server.events import GIG_ID, Event, EventType
-from server.ownership import (
-    CLAIM,
+from server.counting.ownership import (
     CLAIMS_PER_GIG,
-    FIRST,
-    MOVE,
     OTHER_SELLERS,
     Conflict,
     Owner,
     bound_claims,
     decide,
 )
+from server.edge.events import GIG_ID
+from server.model import Event, EventType, Trust
 
 T = 1_800_000_000_000
 BOB_SINCE = T - 1000
@@ -30,20 +28,20 @@ def event(seller: str | None, trust: int, ts: int = T, *, gig: str = "g-1",
 # (stored owner of g-1, the event's seller, its trust, its time) -> (owner after, a conflict?)
 RULES = [
     # a gig nobody owns: a scoped key, an unsigned beacon without signing, a signature, the admin
-    (None, "alice", FIRST, T, "alice", False),
-    (None, "alice", MOVE, T, "alice", False),
+    (None, "alice", Trust.FIRST, T, "alice", False),
+    (None, "alice", Trust.MOVE, T, "alice", False),
     # ...but an unsigned beacon while signing is on names nobody, and flags nothing yet
-    (None, "alice", CLAIM, T, None, False),
-    (None, None, MOVE, T, None, False),
+    (None, "alice", Trust.CLAIM, T, None, False),
+    (None, None, Trust.MOVE, T, None, False),
     # bob owns it: only the admin's word or a signature moves it, and only forward in time
-    ("bob", "alice", CLAIM, T, "bob", True),
-    ("bob", "alice", FIRST, T, "bob", True),
-    ("bob", "alice", MOVE, T, "alice", False),
-    ("bob", "alice", MOVE, BOB_SINCE, "alice", False),
-    ("bob", "alice", MOVE, BOB_SINCE - 1, "bob", True),
+    ("bob", "alice", Trust.CLAIM, T, "bob", True),
+    ("bob", "alice", Trust.FIRST, T, "bob", True),
+    ("bob", "alice", Trust.MOVE, T, "alice", False),
+    ("bob", "alice", Trust.MOVE, BOB_SINCE, "alice", False),
+    ("bob", "alice", Trust.MOVE, BOB_SINCE - 1, "bob", True),
     # bob naming bob again, or an event naming no seller, changes nothing
-    ("bob", "bob", CLAIM, T, "bob", False),
-    ("bob", None, FIRST, T, "bob", False),
+    ("bob", "bob", Trust.CLAIM, T, "bob", False),
+    ("bob", None, Trust.FIRST, T, "bob", False),
 ]
 
 
@@ -61,15 +59,15 @@ def test_the_rule_table(owner: str | None, seller: str | None, trust: int, ts: i
 
 
 def test_a_gig_seen_for_the_first_time_is_made_known_without_an_owner() -> None:
-    owners, conflicts = decide({}, [event(None, FIRST, T, gig="g-new")])
+    owners, conflicts = decide({}, [event(None, Trust.FIRST, T, gig="g-new")])
     assert owners == {"g-new": (None, T)}
     assert conflicts == {}
 
 
 def test_an_invalid_event_sets_no_owner_unless_the_admin_or_a_signature_sent_it() -> None:
-    crawled = event("alice", FIRST, invalid="crawler")
+    crawled = event("alice", Trust.FIRST, invalid="crawler")
     assert decide({}, [crawled])[0] == {"g-1": (None, T)}
-    over_rate_but_signed = event("alice", MOVE, invalid="over_rate")
+    over_rate_but_signed = event("alice", Trust.MOVE, invalid="over_rate")
     assert decide({}, [over_rate_but_signed])[0] == {"g-1": ("alice", T)}
     # and an invalid claim on someone else's gig is not even a conflict worth showing
     assert decide({"g-1": ("bob", BOB_SINCE)}, [crawled]) == ({}, {})
@@ -77,10 +75,10 @@ def test_an_invalid_event_sets_no_owner_unless_the_admin_or_a_signature_sent_it(
 
 def test_the_first_claim_in_a_batch_wins_and_later_ones_are_conflicts() -> None:
     batch = [
-        event("alice", FIRST, T, n=1),
-        event("mallory", FIRST, T + 5, n=2),
-        event("mallory", FIRST, T + 2, n=3),
-        event("alice", FIRST, T + 9, n=4),
+        event("alice", Trust.FIRST, T, n=1),
+        event("mallory", Trust.FIRST, T + 5, n=2),
+        event("mallory", Trust.FIRST, T + 2, n=3),
+        event("alice", Trust.FIRST, T + 9, n=4),
     ]
     owners, conflicts = decide({}, batch)
     assert owners == {"g-1": ("alice", T)}
@@ -88,7 +86,9 @@ def test_the_first_claim_in_a_batch_wins_and_later_ones_are_conflicts() -> None:
 
 
 def test_a_signature_moves_an_owner_set_earlier_in_the_same_batch() -> None:
-    owners, conflicts = decide({}, [event("alice", FIRST, T, n=1), event("bob", MOVE, T + 1, n=2)])
+    owners, conflicts = decide(
+        {}, [event("alice", Trust.FIRST, T, n=1), event("bob", Trust.MOVE, T + 1, n=2)]
+    )
     assert owners == {"g-1": ("bob", T + 1)}
     assert conflicts == {}
 
@@ -96,14 +96,15 @@ def test_a_signature_moves_an_owner_set_earlier_in_the_same_batch() -> None:
 def test_gigs_are_decided_each_on_its_own() -> None:
     stored: dict[str, Owner] = {"g-1": ("bob", BOB_SINCE)}
     owners, conflicts = decide(
-        stored, [event("alice", FIRST, gig="g-1", n=1), event("alice", FIRST, gig="g-2", n=2)]
+        stored,
+        [event("alice", Trust.FIRST, gig="g-1", n=1), event("alice", Trust.FIRST, gig="g-2", n=2)],
     )
     assert owners == {"g-2": ("alice", T)}
     assert list(conflicts) == [("g-1", "alice")]
 
 
 def test_trust_levels_are_ordered() -> None:
-    assert CLAIM < FIRST < MOVE
+    assert Trust.CLAIM < Trust.FIRST < Trust.MOVE
 
 
 def claim(seller: str, ts: int = T, events: int = 1, gig: str = "g-1") -> Conflict:

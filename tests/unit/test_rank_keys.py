@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from server.metrics import Metrics
+from server.counting.metrics import Metrics
 from server.service import Order, rank_key, rank_keys
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.errors import SettingsError
-from server.events import Event, EventType, Surface
-from server.signing import (
+from server.edge.signing import (
     CLOCK_SLACK_MS,
     SIGNATURE_TTL_MS,
     SigningKeys,
@@ -14,6 +12,8 @@ from server.signing import (
     sign_listing,
     sign_page,
 )
+from server.errors import SettingsError
+from server.model import Event, EventType, Surface
 
 T = 1_800_000_000_000
 OLD = SigningKeys.parse("k1:old-secret-0123456789")

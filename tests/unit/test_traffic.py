@@ -7,16 +7,16 @@ from collections.abc import Sequence
 
 import pytest
 
-from server.errors import SettingsError
-from server.events import Event, EventType, Surface
-from server.settings import Settings
-from server.traffic import (
+from server.edge.traffic import (
     RATE_LIMITS_DEFAULT,
     Limit,
     LocalCounters,
     TrafficLimits,
     TrafficScreen,
 )
+from server.errors import SettingsError
+from server.model import Event, EventType, Surface
+from server.settings import Settings
 
 NOW = 1_800_000_000  # a minute's start, and a 30-minute window's
 

@@ -9,18 +9,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.events import CLICK_SURFACES_DEFAULT, Event, EventType, Surface
-from server.transitions import (
-    BUCKET_MS,
-    Counts,
+from server.counting.rules import (
     Delta,
     ImpressionState,
     RollupKey,
     apply_to_impression,
-    bucket_of,
     impression_key,
     page_view_key,
     plan,
+)
+from server.model import (
+    BUCKET_MS,
+    CLICK_SURFACES_DEFAULT,
+    Counts,
+    Event,
+    EventType,
+    Surface,
+    bucket_of,
 )
 
 T0 = 1_763_799_300_000  # a bucket edge

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from server.events import CLICK_SURFACES_DEFAULT as CLICKING
-from server.metrics import Metrics
+from server.counting.metrics import Metrics
+from server.model import CLICK_SURFACES_DEFAULT as CLICKING
 from server.stores.window_totals import WINDOWS_KEPT, WindowTotals
 
 OPENED = 1_000

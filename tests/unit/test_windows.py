@@ -11,9 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.errors import QueryError
-from server.transitions import BUCKET_MS
-from server.windows import (
+from server.counting.windows import (
     Window,
     days_between,
     local_date,
@@ -22,6 +20,8 @@ from server.windows import (
     rolling_window,
     zone,
 )
+from server.errors import QueryError
+from server.model import BUCKET_MS
 
 MINUTE = 60_000
 HOUR = 60 * MINUTE

@@ -37,20 +37,18 @@ from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import PyMongoError
 from pymongo.read_concern import ReadConcern
 
-from ...events import Event, EventType, Rejection
-from ...ownership import bound_claims, decide
-from ...transitions import (
-    DAY_MS,
+from ...counting.ownership import bound_claims, decide
+from ...counting.rules import (
     ContextDelta,
     ImpressionState,
     bound_contexts,
-    bucket_of,
     count_invalid,
     impression_key,
     invalid_delta,
     page_view_key,
     plan,
 )
+from ...model import DAY_MS, Event, EventType, Rejection, bucket_of
 from ..base import IngestResult
 from . import pipelines as mp
 
@@ -246,8 +244,3 @@ async def _impressions(
         return {}
     cursor = db.impressions.find({"_id": {"$in": sorted(keys)}}, session=session)
     return {doc["_id"]: mp.impression_state(doc) async for doc in cursor}
-
-
-def now_ms() -> int:
-    """The server clock in epoch milliseconds."""
-    return time.time_ns() // 1_000_000

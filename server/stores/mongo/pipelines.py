@@ -12,19 +12,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ...events import Event, Surface
-from ...metrics import ContextRow, RollupRow
-from ...ownership import Conflict
-from ...transitions import (
-    DAY_MS,
-    ContextKey,
-    Counts,
-    ImpressionState,
-    InvalidKey,
-    RollupKey,
-    invalid_reason,
-)
-from ...untrusted import raw_copy
+from ...counting.metrics import ContextRow, RollupRow
+from ...counting.ownership import Conflict
+from ...counting.rules import ContextKey, ImpressionState, InvalidKey, RollupKey, invalid_reason
+from ...edge.untrusted import raw_copy
+from ...model import DAY_MS, Counts, Event, Surface
 
 Document = dict[str, Any]
 Pipeline = list[Document]

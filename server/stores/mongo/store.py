@@ -25,11 +25,10 @@ import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.errors import CollectionInvalid, PyMongoError
 
+from ...counting.metrics import ContextRow, Metrics, RollupRow
+from ...counting.ownership import Conflict
 from ...errors import StoreUnavailable
-from ...events import Event, Rejection, Surface
-from ...metrics import ContextRow, Metrics, RollupRow
-from ...ownership import Conflict
-from ...transitions import bucket_of
+from ...model import Event, Rejection, Surface, bucket_of, now_ms
 from ..base import REJECTIONS_KEPT, ApiKey, DeletedData, IngestResult, InvalidRow, StoredRejection
 from . import ingest as mongo_ingest
 from . import pipelines as mp
@@ -163,7 +162,7 @@ class MongoStore:
         async with answering("take a write"):
             with pymongo.timeout(min(self.timeout_s, 2.0)):
                 await self._live().health.update_one(
-                    {"_id": "ping"}, {"$set": {"at": mongo_ingest.now_ms()}}, upsert=True
+                    {"_id": "ping"}, {"$set": {"at": now_ms()}}, upsert=True
                 )
 
     async def ingest(
@@ -240,7 +239,7 @@ class MongoStore:
 
     def counters(self) -> Any:
         """A `limits` storage shared by every process on this database (over-rate traffic)."""
-        from ...traffic import MongoCounters
+        from ...edge.traffic import MongoCounters
 
         return MongoCounters(self._live().rate_counters)
 

@@ -17,15 +17,11 @@ from typing import Any
 
 import orjson
 
-from ...events import Event, EventType, Rejection, Surface
-from ...invalid import DECLARED_AUTOMATION
-from ...ownership import OTHER_SELLERS, Owner, bound_claims, decide
-from ...transitions import (
-    DAY_MS,
+from ...counting.ownership import OTHER_SELLERS, Owner, bound_claims, decide
+from ...counting.rules import (
     ContextDelta,
     ImpressionState,
     bound_contexts,
-    bucket_of,
     count_invalid,
     impression_key,
     invalid_delta,
@@ -33,6 +29,7 @@ from ...transitions import (
     page_view_key,
     plan,
 )
+from ...model import DAY_MS, Event, EventType, Invalid, Rejection, Surface, bucket_of
 from ..base import REJECTIONS_KEPT, IngestResult
 
 Batch = tuple[Sequence[Event], Sequence[Rejection]]
@@ -234,7 +231,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute(
             "INSERT INTO events (id, gig, ts, type, seller, invalid) "
             f"SELECT id, gig, ts, CASE type {types} END, seller, "
-            f"COALESCE({invalid}, CASE WHEN automated THEN '{DECLARED_AUTOMATION}' END) "
+            f"COALESCE({invalid}, CASE WHEN automated THEN '{Invalid.DECLARED_AUTOMATION}' END) "
             "FROM events_layout_1"
         )
         conn.execute("DROP TABLE events_layout_1")

@@ -15,12 +15,11 @@ from functools import partial
 from time import time_ns
 from typing import Any, TypeVar
 
+from ...counting.metrics import ContextRow, Metrics, RollupRow
+from ...counting.ownership import Conflict
+from ...edge.untrusted import raw_copy
 from ...errors import StoreUnavailable
-from ...events import Event, Rejection, Surface
-from ...metrics import ContextRow, Metrics, RollupRow
-from ...ownership import Conflict
-from ...transitions import DAY_MS, Counts, bucket_of
-from ...untrusted import raw_copy
+from ...model import DAY_MS, Counts, Event, Rejection, Surface, bucket_of
 from ..base import REJECTIONS_KEPT, ApiKey, DeletedData, IngestResult, InvalidRow, StoredRejection
 from ..changes import ChangeNotifier
 from ..window_totals import WindowTotals

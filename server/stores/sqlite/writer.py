@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ...errors import StoreUnavailable
-from ...events import Event, Rejection
+from ...model import Event, Rejection
 from ...observability import STORE_GROUP_SIZE
 from ..base import IngestResult
 from .connection import (

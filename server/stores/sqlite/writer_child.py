@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import orjson
 
-from ...events import SURFACES, TYPES, Event, Rejection
+from ...model import SURFACES, TYPES, Event, Rejection
 from .connection import (
     MAX_JOBS_PER_COMMIT,
     WAL_CHECKPOINT_PAGES,

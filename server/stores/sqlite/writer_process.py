@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 import orjson
 
 from ...errors import StoreUnavailable
-from ...events import Event, Rejection
+from ...model import Event, Rejection
 from ...observability import STORE_GROUP_SIZE
 from ..base import IngestResult
 from .writer import Answer, Writer, answer_all

@@ -18,26 +18,17 @@ Every store runs the same rules, so "exactly once" is decided in one place:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from operator import itemgetter
 from typing import NamedTuple
 
-from . import invalid
-from .events import Event, EventType, Surface
+from ..model import BUCKET_MS, DAY_MS, Counts, Event, EventType, Invalid, Surface, bucket_of
 
-BUCKET_MS = 15 * 60 * 1000
-DAY_MS = 86_400_000
 # Contexts kept per gig and UTC day; later new ones that day are summed as OTHER_CONTEXT.
 # With it a day of a gig holds at most 96 buckets x (100 + 1) contexts x 5 surfaces context
 # rows, however many different searches showed it.
 CONTEXTS_PER_DAY = 100
 # The context of the summed row; never a real one (an empty context is no context).
 OTHER_CONTEXT = ""
-
-
-def bucket_of(ts: int) -> int:
-    """Start (epoch ms) of the 15-minute bucket holding `ts`."""
-    return ts - ts % BUCKET_MS
 
 
 class ImpressionState(NamedTuple):
@@ -61,33 +52,6 @@ class RollupKey(NamedTuple):
     gig: str
     bucket: int
     surface: Surface
-
-
-@dataclass(slots=True)
-class Counts:
-    """Additive counters of one rollup row (or of a sum of rows)."""
-
-    served: int = 0
-    viewable: int = 0
-    clicks: int = 0
-    views: int = 0
-    position_sum: int = 0
-    position_count: int = 0
-
-    def add(self, other: Counts) -> None:
-        """Add `other` into this one."""
-        self.served += other.served
-        self.viewable += other.viewable
-        self.clicks += other.clicks
-        self.views += other.views
-        self.position_sum += other.position_sum
-        self.position_count += other.position_count
-
-    def is_zero(self) -> bool:
-        """True when adding this changes nothing."""
-        return not (
-            self.served or self.viewable or self.clicks or self.views or self.position_count
-        )
 
 
 Delta = dict[RollupKey, Counts]
@@ -288,7 +252,7 @@ def plan(
             holder = (event.pv if event.type is view else event.imp) or event.id
             spent_by = renders.setdefault(event.render, holder)
             if spent_by != holder:
-                judged[event.id] = invalid.REPLAYED
+                judged[event.id] = Invalid.REPLAYED
                 continue
         if event.type is view:
             if event.pv is not None:
@@ -302,7 +266,7 @@ def plan(
         ikey = f"{event.imp}\x1f{event.gig}"
         before = impressions.get(ikey)
         if before is None and event.quick:
-            judged[event.id] = invalid.CLICK_UNSHOWN
+            judged[event.id] = Invalid.CLICK_UNSHOWN
             continue
         after = _apply(before, event, delta)
         if after is not before:
@@ -324,7 +288,7 @@ def invalid_reason(event: Event, judged: str | None) -> str | None:
     else the one `plan` judged (`judged`), else declared automation."""
     reason = event.invalid or judged
     if reason is None and event.automated:
-        reason = invalid.DECLARED_AUTOMATION
+        reason = Invalid.DECLARED_AUTOMATION
     return reason
 
 

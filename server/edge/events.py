@@ -7,20 +7,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NoReturn
 
-from .errors import BadBatch
+from ..errors import BadBatch
+from ..model import DAY_MS, SURFACES, TYPES, Batch, Event, EventType, Rejection, Trust
 from .untrusted import is_unicode, json_kind, raw_copy, shown
 
 MAX_EVENTS_PER_BATCH = 100
 MAX_BODY_BYTES = 64 * 1024
 MAX_CONTEXT_CHARS = 128
 MAX_POSITION = 1_000_000
-
-DAY_MS = 86_400_000
 
 # The wire alphabets, matched whole (events_fast.py checks the same patterns).
 EVENT_ID_PATTERN = r"[A-Za-z0-9_-]{8,64}"
@@ -34,30 +30,6 @@ _TOKEN = re.compile(TOKEN_PATTERN)
 _SIG = re.compile(SIG_PATTERN)
 
 
-class EventType(StrEnum):
-    """What happened to a gig tile or a gig page (pinned wire values)."""
-
-    SERVED = "served"
-    VIEWABLE = "viewable"
-    CLICK = "click"
-    VIEW = "view"
-
-
-class Surface(StrEnum):
-    """Where a listing is shown (pinned wire values)."""
-
-    SEARCH = "search"
-    CATEGORY = "category"
-    HOMEPAGE = "homepage"
-    USER_PAGE = "user_page"
-    OTHER = "other"
-
-
-CLICK_SURFACES_DEFAULT = frozenset({Surface.SEARCH, Surface.CATEGORY})
-# Wire value -> enum member (a dict lookup is cheaper than calling the enum).
-TYPES = {t.value: t for t in EventType}
-SURFACES = {s.value: s for s in Surface}
-
 EVENT_FIELDS = frozenset(
     {"id", "type", "gig", "seller", "imp", "pv", "surface", "context", "position", "ts", "sig"}
 )
@@ -67,55 +39,6 @@ EVENT_FIELDS = frozenset(
 CLICK_MIN_MS = 500
 _NEEDS_IMP = frozenset({EventType.SERVED, EventType.VIEWABLE, EventType.CLICK})
 _NEEDS_SURFACE = frozenset({EventType.SERVED, EventType.CLICK})
-
-
-class Event(NamedTuple):
-    """One accepted event; `ts` is the server's estimate of when it happened (epoch ms).
-
-    A NamedTuple rather than a frozen dataclass: just as immutable, and five times cheaper to
-    build, which matters on the collector's hot path (20 of them per beacon).
-    """
-
-    id: str
-    type: EventType
-    gig: str
-    ts: int
-    seller: str | None = None
-    imp: str | None = None
-    pv: str | None = None
-    surface: Surface | None = None
-    context: str | None = None
-    position: int | None = None
-    automated: bool = False
-    # The listing's or page's signature token, as sent (signing.py checks it).
-    sig: str | None = None
-    # Why the event is invalid traffic (a code of server/invalid.py), or None: counted.
-    invalid: str | None = None
-    # How far its `seller` is trusted to set the gig's owner (ownership.py: CLAIM, FIRST,
-    # MOVE); anonymous beacons without signing are FIRST.
-    trust: int = 1
-    # With a valid signature: the tile (or page) of the signed render it spends.
-    render: str | None = None
-    # A click sooner than CLICK_MIN_MS after its snippet impression id was made.
-    quick: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """One refused event: its index in the batch, why, and a bounded copy of what came in."""
-
-    index: int
-    reason: str
-    raw: str
-    received: int
-
-
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """A validated batch: the events to store and the ones refused."""
-
-    events: tuple[Event, ...]
-    rejections: tuple[Rejection, ...]
 
 
 class _Reject(Exception):
@@ -255,7 +178,7 @@ def _parse_event(
     quick = event_type is EventType.CLICK and soon_after_render(imp, raw_ts)
     return Event(
         event_id, event_type, gig, ts, seller, imp, pv, surface, context or None, position,
-        automated, sig, None, 1, None, quick,
+        automated, sig, None, Trust.FIRST, None, quick,
     )
 
 
@@ -324,11 +247,3 @@ def event_to_wire(event: Event) -> dict[str, Any]:
         out["surface"] = event.surface.value
     out["ts"] = event.ts
     return out
-
-
-def count_by_type(events: Sequence[Event]) -> dict[EventType, int]:
-    """How many events of each type (for logs and tests)."""
-    counts = dict.fromkeys(EventType, 0)
-    for event in events:
-        counts[event.type] += 1
-    return counts

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from .errors import QueryError
-from .transitions import bucket_of
+from ..errors import QueryError
+from ..model import DAY_MS, bucket_of
 
-DAY_MS = 86_400_000
 ROLLING_DAYS = 30
 MAX_RANGE_DAYS = 400
 

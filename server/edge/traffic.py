@@ -26,9 +26,8 @@ from typing import Any
 from limits import parse as parse_rate
 from limits.aio.storage import MemoryStorage, Storage
 
-from . import invalid
-from .errors import SettingsError
-from .events import Event, EventType
+from ..errors import SettingsError
+from ..model import Event, EventType, Invalid
 
 RATE_LIMITS_DEFAULT = "ip=1200/minute,pv=600/minute,tiles=1000/30 minutes"
 
@@ -122,12 +121,12 @@ class TrafficScreen:
                 tiles.setdefault(event.pv, []).append(i)
         # One counter per key and window, incremented once per beacon by all its events.
         if by_ip:
-            await self._limit(over, f"ip/{ip}", by_ip, second, limits.ip, invalid.OVER_RATE)
+            await self._limit(over, f"ip/{ip}", by_ip, second, limits.ip, Invalid.OVER_RATE)
         for pv, indices in by_pv.items():
-            await self._limit(over, f"pv/{pv}", indices, second, limits.pv, invalid.OVER_RATE)
+            await self._limit(over, f"pv/{pv}", indices, second, limits.pv, Invalid.OVER_RATE)
         for pv, indices in tiles.items():
             await self._limit(over, f"tiles/{pv}", indices, second, limits.tiles,
-                              invalid.TOO_MANY_TILES)
+                              Invalid.TOO_MANY_TILES)
         if not over:
             return tuple(events)
         return tuple(

@@ -26,9 +26,8 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from . import invalid
-from .errors import SettingsError
-from .events import Event, EventType
+from ..errors import SettingsError
+from ..model import Event, EventType, Invalid
 
 SIGNATURE_TTL_MS = 30 * 60 * 1000
 # The browser's clock is corrected at the collector, the backend's is not: allow this much.
@@ -125,30 +124,30 @@ def check(keys: SigningKeys, event: Event) -> Event:
 
 def _judge(keys: SigningKeys, event: Event) -> tuple[str | None, str | None]:
     if event.sig is None:
-        return invalid.UNSIGNED, None
+        return Invalid.UNSIGNED, None
     parts = event.sig.split(".")
     if len(parts) != 5 or not parts[3].isdigit():
-        return invalid.BAD_SIGNATURE, None
+        return Invalid.BAD_SIGNATURE, None
     kid, iat, nonce, position_text, mac = parts
     secret = keys.secret(kid)
     position = int(position_text)
     is_page = event.type is EventType.VIEW
     if secret is None or is_page != (position == 0):
-        return invalid.BAD_SIGNATURE, None
+        return Invalid.BAD_SIGNATURE, None
     if event.type is EventType.SERVED and event.position not in (None, position):
-        return invalid.BAD_SIGNATURE, None
+        return Invalid.BAD_SIGNATURE, None
     surface = PAGE if is_page else (event.surface.value if event.surface else "")
     context = "" if is_page else (event.context or "")
     expected = _mac(secret, surface, context, position, event.gig, event.seller or "", iat,
                     nonce)
     if not hmac.compare_digest(expected, mac):
-        return invalid.BAD_SIGNATURE, None
+        return Invalid.BAD_SIGNATURE, None
     try:
         issued = int(iat, 36)
     except ValueError:
-        return invalid.BAD_SIGNATURE, None
+        return Invalid.BAD_SIGNATURE, None
     if not -CLOCK_SLACK_MS <= event.ts - issued <= SIGNATURE_TTL_MS:
-        return invalid.STALE_SIGNATURE, None
+        return Invalid.STALE_SIGNATURE, None
     return None, f"{nonce}.{position}"
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from .errors import BadBatch
+from ..errors import BadBatch
 
 # Longer integers are out of any range an event allows (and `int()` refuses > 4300 digits).
 _MAX_INT_DIGITS = 20

@@ -19,9 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 
-from .events import Event
+from ..model import Event, Trust
 
-CLAIM, FIRST, MOVE = 0, 1, 2
 CLAIMS_PER_GIG = 20
 # Not a seller id (those are [A-Za-z0-9_.:-]): the sum of claims past a gig's cap.
 OTHER_SELLERS = "*"
@@ -54,15 +53,15 @@ def decide(
         if current is None:
             current = owners[gig] = (None, event.ts)
         seller = event.seller
-        if seller is None or (event.invalid is not None and event.trust < MOVE):
+        if seller is None or (event.invalid is not None and event.trust < Trust.MOVE):
             continue
         owner, since = current
         if owner == seller:
             continue
         if owner is None:
-            trusted = event.trust >= FIRST
+            trusted = event.trust >= Trust.FIRST
         else:  # a claim older than the current owner's never wins
-            trusted = event.trust >= MOVE and event.ts >= since
+            trusted = event.trust >= Trust.MOVE and event.ts >= since
         if trusted:
             owners[gig] = (seller, event.ts)
             continue

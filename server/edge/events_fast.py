@@ -22,18 +22,14 @@ from typing import Annotated
 
 import msgspec
 
+from ..model import DAY_MS, Batch, Event, EventType, Surface, Trust
 from . import json_body
 from .events import (
-    DAY_MS,
     MAX_CONTEXT_CHARS,
     MAX_EPOCH_MS,
     MAX_EVENTS_PER_BATCH,
     MAX_POSITION,
     SIG_PATTERN,
-    Batch,
-    Event,
-    EventType,
-    Surface,
     parse_batch,
     soon_after_render,
 )
@@ -155,7 +151,7 @@ def parse_valid_body(
             return None
         append(_new_event(Event, (
             event_id, event_type, gig, ts, seller, imp, pv, surface, context or None,
-            raw.position, reason is not None, sig, reason, 1, None,
+            raw.position, reason is not None, sig, reason, Trust.FIRST, None,
             event_type is _CLICK and soon_after_render(imp, raw_ts),
         )))
     if not (_all_in("".join(tokens), _TOKEN_CHARS) and _all_in("".join(gigs), _GIG_CHARS)):

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from .events import CLICK_SURFACES_DEFAULT, Surface
-from .transitions import OTHER_CONTEXT, Counts
+from ..model import CLICK_SURFACES_DEFAULT, Counts, Surface
+from .rules import OTHER_CONTEXT
 from .windows import Window
 
 
