@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import re
 from typing import TYPE_CHECKING
 
+from ..edge.events import GIG_ID, GIG_RULE
 from ..settings import DOCUMENTED
 
 if TYPE_CHECKING:
     Commands = argparse._SubParsersAction[argparse.ArgumentParser]
-
-_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # the wire format's seller alphabet
 
 
 class Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -29,17 +27,13 @@ def settings_help() -> str:
 
 def gig_id(text: str) -> str:
     """A gig or seller id, by the collector's rule."""
-    if not _ID.fullmatch(text):
-        raise argparse.ArgumentTypeError(
-            f"{text[:80]!r} is not a gig or seller id: 1 to 64 characters of A-Z a-z 0-9 _ . : -"
-        )
+    if not GIG_ID.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text[:80]!r} is not a gig or seller id: {GIG_RULE}")
     return text
 
 
 def seller_id(text: str) -> str:
     """A seller id, by the collector's rule."""
-    if not _ID.fullmatch(text):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a seller id: 1-64 characters of A-Z a-z 0-9 _ . : -"
-        )
+    if not GIG_ID.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a seller id: {GIG_RULE}")
     return text
