@@ -1,4 +1,5 @@
-"""`gigmetrics delete`: everything stored of one gig or one seller."""
+"""`gigmetrics delete`: everything stored of one gig or one seller, as deleteGigData and
+deleteSellerData do it (through `MetricsService`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
+from ..model import now_ms
+from ..service import MetricsService
+from ..settings import Settings
 from ..stores.base import DeletedData, Store
 from .parsing import Help
 from .stored import with_store
@@ -36,15 +40,20 @@ def register(commands: Commands) -> None:
 
 @with_store
 async def _delete(store: Store, args: argparse.Namespace) -> int:
-    gigs = [args.gig] if args.gig else await store.gigs_of_sellers([args.seller])
-    what = (f"gig {args.gig!r}" if args.gig else
-            f"seller {args.seller!r} ({len(gigs)} gigs: {', '.join(gigs[:5])}"
-            f"{', ...' if len(gigs) > 5 else ''})")
+    if args.gig:
+        what = f"gig {args.gig!r}"
+    else:
+        gigs = await store.gigs_of_sellers([args.seller])
+        what = (f"seller {args.seller!r} ({len(gigs)} gigs: {', '.join(gigs[:5])}"
+                f"{', ...' if len(gigs) > 5 else ''})")
     if not args.yes:
         print(f"This deletes everything stored of {what}. It cannot be undone: run again "
               "with --yes to delete.", file=sys.stderr)
         return 1
-    deleted: DeletedData = await store.delete_data(gigs, seller=args.seller)
+    service = MetricsService(store, Settings.from_env(), now_ms())
+    deleted: DeletedData = await (
+        service.delete_gig(args.gig) if args.gig else service.delete_seller(args.seller)
+    )
     print(json.dumps(asdict(deleted), indent=2))
     print(f"deleted everything stored of {what}", file=sys.stderr)
     return 0
