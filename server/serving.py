@@ -1,4 +1,7 @@
-"""How `gigmetrics serve` runs uvicorn against slow and hostile clients.
+"""How `gigmetrics serve` starts, and how it runs uvicorn against slow and hostile clients.
+
+`serve` checks everything that can fail before the banner (the port, the metrics port, the
+store), then runs uvicorn on the socket it bound.
 
 uvicorn closes a connection that idles between requests (`timeout_keep_alive`), but it waits
 forever for a request's first bytes, its headers and its body, and takes headers of any size.
@@ -10,15 +13,152 @@ head over `MAX_HEAD_BYTES`. The collector and `/graphql` also bound their own bo
 from __future__ import annotations
 
 import asyncio
+import errno
 import importlib.util
 import logging
-from typing import Any
+import os
+import socket
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from . import __version__
+from .errors import CommandError
+from .settings import Settings
+from .stores import SQLiteStore, open_store
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("gigmetrics.serving")
 
 REQUEST_READ_TIMEOUT_S = 15.0
 KEEP_ALIVE_S = 5
 MAX_HEAD_BYTES = 32 * 1024
+
+
+def serve(host: str, port: int, workers: int, log_level: str | None) -> None:
+    """Run the server until it is stopped, after checking what can fail before the banner."""
+    import uvicorn
+
+    from .observability import prepare_workers, serve_metrics_port
+    from .request_log import configure_logging
+
+    if log_level:
+        os.environ["GIGMETRICS_LOG_LEVEL"] = log_level  # the workers read it too
+    settings = Settings.from_env()
+    if workers > 1 and isinstance(open_store(settings.database_url), SQLiteStore):
+        raise CommandError(
+            f"--workers {workers} needs the MongoDB store. The embedded SQLite store has "
+            "one writer per file, so run it as one process (it batches writes already), or set "
+            "GIGMETRICS_DATABASE_URL=mongodb://host/dbname."
+        )
+    configure_logging(settings.log_format, settings.log_level)
+    # Everything that can fail is checked before the banner: the port, the metrics port and
+    # the store, in that order (the cheap checks first).
+    listener = _listen(host, port, "--port")
+    stop_metrics: Callable[[], None] = lambda: None  # noqa: E731
+    if settings.metrics == "port" and settings.metrics_address is not None:
+        metrics_host, metrics_port = settings.metrics_address
+        _listen(metrics_host, metrics_port, "GIGMETRICS_METRICS").close()
+        stop_metrics = serve_metrics_port(metrics_host, metrics_port, settings.admin_key)
+    try:
+        asyncio.run(_check_store(settings))
+        cleanup = prepare_workers(workers)
+        print(_banner(host, port, workers, settings), flush=True)
+        config = uvicorn.Config(
+            "server.app:app_from_env",
+            factory=True,
+            workers=workers,
+            log_level=settings.log_level,
+            log_config=None,  # our handler formats uvicorn's lines too (plain or JSON)
+            access_log=False,  # one line per request comes from RequestLog
+            timeout_graceful_shutdown=5,
+            **uvicorn_options(),  # event loop, HTTP protocol, slow-client timeouts
+        )
+        try:
+            _run(config, listener)
+        finally:
+            cleanup()
+    finally:
+        stop_metrics()
+        listener.close()
+
+
+def _run(config: uvicorn.Config, listener: socket.socket) -> None:
+    """What `uvicorn.run` does, on a socket `serve` already bound."""
+    from uvicorn import Server
+    from uvicorn.supervisors.multiprocess import Multiprocess
+
+    server = Server(config)
+    try:
+        if config.workers > 1:
+            Multiprocess(config, sockets=[listener]).run()
+        else:
+            server.run(sockets=[listener])
+    except KeyboardInterrupt:
+        pass
+    if config.workers == 1 and not server.started:
+        raise CommandError("the server did not start: see the log lines above.")
+
+
+def _listen(host: str, port: int, what: str) -> socket.socket:
+    """Bind now, so a taken port is reported before anything says the server is up."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {host!r}: {exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            reason = "it is in use (another gigmetrics?): stop that process or pick another"
+        elif exc.errno == errno.EACCES:
+            reason = "ports below 1024 need privileges: pick one above 1023"
+        else:
+            reason = f"{exc.strerror or exc}"
+        raise CommandError(f"cannot listen on {host}:{port} ({what}): {reason}.") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+async def _check_store(settings: Settings) -> None:
+    store = open_store(settings.database_url)
+    await store.open()
+    await store.close()
+
+
+def _banner(host: str, port: int, workers: int, settings: Settings) -> str:
+    metrics = {"off": "off", "main": "/metrics"}.get(settings.metrics) or (
+        "http://{}:{}/metrics".format(*(settings.metrics_address or ("", 0)))
+    )
+    processes = f"; {workers} workers" if workers > 1 else ""
+    return (
+        f"gigmetrics {__version__} on http://{host}:{port}/  "
+        f"(store: {describe_store(settings.database_url)}{processes}; GraphiQL: /graphql; "
+        f"snippet: /sdk.js; metrics: {metrics})"
+    )
+
+
+def describe_store(url: str) -> str:
+    """The store a URL names, for people: an absolute SQLite path, a password hidden."""
+    store = open_store(url)
+    if isinstance(store, SQLiteStore):
+        return f"SQLite file {os.path.abspath(store.path)}"
+    parts = urlsplit(url)
+    if parts.password:
+        host = parts.netloc.rpartition("@")[2]
+        parts = parts._replace(netloc=f"{parts.username}:***@{host}")
+    return f"MongoDB {urlunsplit(parts)}"
+
+
+# -- uvicorn against slow clients ------------------------------------------------------------
+
 
 _431 = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8"

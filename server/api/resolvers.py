@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
-from ..edge.events import GIG_ID
+from ..edge.events import GIG_ID, GIG_RULE
 from ..errors import QueryError
 from ..model import Trust
 from ..service import Span
@@ -215,7 +215,7 @@ async def set_gig_owner(info: Ctx, gig_id: GigIdArg, seller_id: SellerIdArg) -> 
     require_admin(await ctx.access(), "setGigOwner")
     for name, value in (("gigId", str(gig_id)), ("sellerId", str(seller_id))):
         if not GIG_ID.fullmatch(value):
-            raise QueryError(f"{name} must be 1 to 64 characters of A-Z a-z 0-9 _ . : -.")
+            raise QueryError(f"{name} must be {GIG_RULE}.")
     await ctx.service.set_owner(str(gig_id), str(seller_id))
     return GigOwner(gig_id=gig_id, seller_id=seller_id)
 

@@ -134,10 +134,10 @@ def _parse_event(
         raise _Reject(f"type: {shown(type_name)} is not one of served, viewable, click, view")
     gig = get("gig")
     if type(gig) is not str or not GIG_ID.fullmatch(gig):
-        _bad_text("gig", gig, _GIG_RULE)
+        _bad_text("gig", gig, GIG_RULE)
     seller = get("seller")
     if seller is not None and (type(seller) is not str or not GIG_ID.fullmatch(seller)):
-        _bad_text("seller", seller, _GIG_RULE)
+        _bad_text("seller", seller, GIG_RULE)
     imp = get("imp")
     if imp is not None and (type(imp) is not str or not _TOKEN.fullmatch(imp)):
         _bad_text("imp", imp, _TOKEN_RULE)
@@ -205,7 +205,7 @@ def _event_time(ts: Any, sent_at: float | None, received: int) -> int:
 
 
 _ID_RULE = "8 to 64 characters of A-Z a-z 0-9 _ -"
-_GIG_RULE = "1 to 64 characters of A-Z a-z 0-9 _ . : -"
+GIG_RULE = "1 to 64 characters of A-Z a-z 0-9 _ . : -"
 _TOKEN_RULE = "1 to 64 characters of A-Z a-z 0-9 _ -"
 
 

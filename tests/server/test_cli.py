@@ -15,9 +15,10 @@ from typing import TypeVar
 
 import pytest
 
-from server.cli import describe_store, main
+from server.cli import main
 from server.edge.signing import SigningKeys, check
 from server.model import Event, EventType, Surface
+from server.serving import describe_store
 from server.settings import DOCUMENTED, Settings
 from server.stores import SQLiteStore, open_store
 from server.stores.base import Store

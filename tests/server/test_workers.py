@@ -19,14 +19,15 @@ from .test_observability import BROWSER_UA, beacon, events_total
 # lifts that refusal so the process model can be tested without a MongoDB server.
 SERVE = """
 import sys
-import server.cli as cli
+import server.serving as serving
+from server.cli import main
 
 class NotSQLite: pass
 
 if __name__ == "__main__":
-    cli.SQLiteStore = NotSQLite
-    sys.exit(cli.main(["serve", "--port", sys.argv[1], "--workers", "2",
-                       "--log-level", "warning"]))
+    serving.SQLiteStore = NotSQLite
+    sys.exit(main(["serve", "--port", sys.argv[1], "--workers", "2",
+                   "--log-level", "warning"]))
 """
 
 
