@@ -1,11 +1,15 @@
-"""Pure metric arithmetic: rollup rows in, totals, daily series and per-surface figures out."""
+"""Pure metric arithmetic: rollup rows in, totals, daily series and per-surface figures out;
+the sort keys of rankings."""
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from enum import Enum
+from operator import attrgetter
+from typing import Any
 
 from ..model import CLICK_SURFACES_DEFAULT, Counts, Surface
 from .rules import OTHER_CONTEXT
@@ -222,3 +226,52 @@ def by_context(
 def combined(rows: Iterable[RollupRow], name: str) -> list[RollupRow]:
     """Rows of several gigs relabelled as one gig `name`, so `report` sums them all."""
     return [RollupRow(name, row.bucket, row.surface, row.counts) for row in rows]
+
+
+class Order(Enum):
+    """What a ranking of gigs sorts by (largest first)."""
+
+    CLICKS = "clicks"
+    CTR = "ctr"
+    SERVED_IMPRESSIONS = "served"
+    VIEWABLE_IMPRESSIONS = "viewable"
+    VIEWS = "views"
+    VIEWABLE_CTR = "viewable_ctr"
+    VIEWABILITY_RATE = "viewability_rate"
+    AVERAGE_POSITION = "average_position"
+
+
+RankKey = tuple[Any, ...]
+
+_RATE_PARTS = {
+    Order.CTR: ("clicks", "served"),
+    Order.VIEWABLE_CTR: ("clicks", "viewable"),
+    Order.VIEWABILITY_RATE: ("viewable", "served"),
+}
+
+
+def rank_keys(order: Order) -> Callable[[str, Metrics], RankKey]:
+    """The sort key of a gig in a ranking by `order`: the order's value descending, nulls
+    last, then clicks descending, then gig id ascending; average position is best (smallest)
+    first. Built once per ranking, so no key looks the order's field up again per gig (a
+    ranking of 100,000 gigs spent most of its time doing that)."""
+    if order in _RATE_PARTS:
+        numerator, denominator = (attrgetter(name) for name in _RATE_PARTS[order])
+
+        def rate_key(gig: str, m: Metrics) -> RankKey:
+            below = denominator(m)
+            if below <= 0:
+                return (True, -0.0, -m.clicks, gig)
+            return (False, -(numerator(m) * 100.0 / below), -m.clicks, gig)
+
+        return rate_key
+    if order is Order.AVERAGE_POSITION:
+
+        def position_key(gig: str, m: Metrics) -> RankKey:
+            if m.position_count == 0:
+                return (True, 0.0, -m.clicks, gig)
+            return (False, m.position_sum / m.position_count, -m.clicks, gig)
+
+        return position_key
+    value = attrgetter(order.value)
+    return lambda gig, m: (-value(m), -m.clicks, gig)
