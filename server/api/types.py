@@ -14,9 +14,9 @@ from ..model import Surface as WireSurface
 from ..model import invalid_kind
 from ..service import Span
 from ..stores.base import StoredRejection
-from .context import Context
-from .contexts import ContextMetrics, FirstContextsArg, check_first
 from .enums import SurfaceName
+from .request_context import Context
+from .search_contexts import ContextMetrics, FirstContextsArg, check_first
 
 _RATE_NOTE = "null when there is nothing to divide by (never 0 or NaN)."
 
