@@ -90,7 +90,7 @@ class Metrics:
 
 
 @dataclass(frozen=True, slots=True)
-class DailyMetrics:
+class DayFigures:
     """A gig's metrics on one local day."""
 
     date: date
@@ -98,7 +98,7 @@ class DailyMetrics:
 
 
 @dataclass(frozen=True, slots=True)
-class SurfaceMetrics:
+class SurfaceFigures:
     """A gig's metrics on one surface; `clicks` here are all clicks made on that surface."""
 
     surface: Surface
@@ -106,9 +106,9 @@ class SurfaceMetrics:
 
 
 @dataclass(frozen=True, slots=True)
-class ContextMetrics:
+class ContextFigures:
     """Metrics of the impressions one search or category (`context`) on one surface showed;
-    `clicks` are every click made there, as in `SurfaceMetrics`."""
+    `clicks` are every click made there, as in `SurfaceFigures`."""
 
     surface: Surface
     context: str
@@ -126,8 +126,8 @@ class GigReport:
 
     gig: str
     total: Metrics
-    daily: tuple[DailyMetrics, ...]
-    by_surface: tuple[SurfaceMetrics, ...]
+    daily: tuple[DayFigures, ...]
+    by_surface: tuple[SurfaceFigures, ...]
 
 
 def counted_clicks(counts: Counts, surface: Surface, click_surfaces: frozenset[Surface]) -> Counts:
@@ -168,11 +168,11 @@ def report(
         gig=gig,
         total=Metrics.of(total),
         daily=tuple(
-            DailyMetrics(day.date, Metrics.of(counts))
+            DayFigures(day.date, Metrics.of(counts))
             for day, counts in zip(window.days, daily, strict=True)
         ),
         by_surface=tuple(
-            SurfaceMetrics(surface, Metrics.of(counts)) for surface, counts in surfaces.items()
+            SurfaceFigures(surface, Metrics.of(counts)) for surface, counts in surfaces.items()
         ),
     )
 
@@ -207,7 +207,7 @@ def sum_spans(rows: Iterable[RollupRow], edges: Sequence[int]) -> list[RollupRow
 
 def by_context(
     rows: Iterable[ContextRow], first: int, surface: Surface | None = None
-) -> list[ContextMetrics]:
+) -> list[ContextFigures]:
     """The `first` largest contexts by served impressions (then clicks, surface, context),
     optionally of one surface; rows of one (surface, context) are summed."""
     sums: dict[tuple[Surface, str], Counts] = {}
@@ -215,7 +215,7 @@ def by_context(
         if surface is None or row.surface is surface:
             sums.setdefault((row.surface, row.context), Counts()).add(row.counts)
     found = [
-        ContextMetrics(where, context, Metrics.of(counts))
+        ContextFigures(where, context, Metrics.of(counts))
         for (where, context), counts in sums.items()
         if counts.served > 0
     ]
