@@ -3,7 +3,6 @@
     GigmetricsError
     ├── SettingsError        a GIGMETRICS_* variable is missing or malformed
     ├── BadBatch             a /collect body or recordEvents call is not of the pinned shape
-    ├── PayloadTooLarge      a /collect body over the 64 KiB limit
     ├── QueryError           a GraphQL argument is wrong (bad range, unknown time zone, ...)
     ├── AuthError            no key, an unknown key, or a key without the right
     ├── TooManySubscriptions a cap on live subscriptions (per key, per process) is reached
@@ -26,10 +25,6 @@ class SettingsError(GigmetricsError):
 
 class BadBatch(GigmetricsError):
     """A request body is not of the pinned shape; nothing of it is stored."""
-
-
-class PayloadTooLarge(GigmetricsError):
-    """A request body is over the size limit; nothing of it is stored."""
 
 
 class QueryError(GigmetricsError):
