@@ -80,8 +80,7 @@ class Collector:
         except BadBatch as exc:
             return _error(400, str(exc), origin)
         except StoreUnavailable as exc:
-            message = str(exc) if "retry later" in str(exc) else f"{exc}: retry later"
-            response = _error(503, message, origin)
+            response = _error(503, exc.advice(), origin)
             response.headers["retry-after"] = str(RETRY_AFTER_S)
             return response
         return _JsonResponse(200, orjson.dumps(receipt.as_json()), origin)

@@ -14,6 +14,8 @@ Each message says what is wrong and, where it can, how to fix it.
 
 from typing import ClassVar
 
+RETRY_LATER = "retry later"
+
 
 class GigmetricsError(Exception):
     """Base of every deliberate gigmetrics error."""
@@ -42,7 +44,13 @@ class TooManySubscriptions(GigmetricsError):
 
 
 class StoreUnavailable(GigmetricsError):
-    """The store did not answer."""
+    """The store did not answer; the same request may work later."""
+
+    def advice(self) -> str:
+        """The message ending in what the client should do: retry later (said once)."""
+        message = str(self)
+        # Some stores already end their messages with it: a database-level SQLite error.
+        return message if RETRY_LATER in message else f"{message}: {RETRY_LATER}"
 
 
 class CommandError(GigmetricsError):
