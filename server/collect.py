@@ -80,11 +80,10 @@ class Collector:
         except BadBatch as exc:
             return _error(400, str(exc), origin)
         except StoreUnavailable as exc:
-            message = str(exc) if "retry later" in str(exc) else f"{exc}: retry later"
-            response = _error(503, message, origin)
+            response = _error(503, exc.advice(), origin)
             response.headers["retry-after"] = str(RETRY_AFTER_S)
             return response
-        return _JsonAnswer(200, orjson.dumps(receipt.as_json()), origin)
+        return _JsonResponse(200, orjson.dumps(receipt.as_json()), origin)
 
     async def _screen(self, events: tuple[Event, ...], client: str) -> tuple[Event, ...]:
         """Invalid traffic marked: bad signatures (when signing is on), then over-rate."""
@@ -152,7 +151,7 @@ def _cors(origin: str | None) -> dict[str, str]:
     return {"access-control-allow-origin": origin, "vary": "Origin"}
 
 
-class _JsonAnswer(Response):
+class _JsonResponse(Response):
     """A JSON response whose headers are written out directly (what Response would work out
     from its arguments, on every beacon)."""
 
@@ -170,4 +169,4 @@ class _JsonAnswer(Response):
 
 
 def _error(status: int, message: str, origin: str | None) -> Response:
-    return _JsonAnswer(status, orjson.dumps({"error": message}), origin)
+    return _JsonResponse(status, orjson.dumps({"error": message}), origin)

@@ -3,7 +3,6 @@
     GigmetricsError
     ├── SettingsError        a GIGMETRICS_* variable is missing or malformed
     ├── BadBatch             a /collect body or recordEvents call is not of the pinned shape
-    ├── PayloadTooLarge      a /collect body over the 64 KiB limit
     ├── QueryError           a GraphQL argument is wrong (bad range, unknown time zone, ...)
     ├── AuthError            no key, an unknown key, or a key without the right
     ├── TooManySubscriptions a cap on live subscriptions (per key, per process) is reached
@@ -14,6 +13,8 @@ Each message says what is wrong and, where it can, how to fix it.
 """
 
 from typing import ClassVar
+
+RETRY_LATER = "retry later"
 
 
 class GigmetricsError(Exception):
@@ -26,10 +27,6 @@ class SettingsError(GigmetricsError):
 
 class BadBatch(GigmetricsError):
     """A request body is not of the pinned shape; nothing of it is stored."""
-
-
-class PayloadTooLarge(GigmetricsError):
-    """A request body is over the size limit; nothing of it is stored."""
 
 
 class QueryError(GigmetricsError):
@@ -47,7 +44,13 @@ class TooManySubscriptions(GigmetricsError):
 
 
 class StoreUnavailable(GigmetricsError):
-    """The store did not answer."""
+    """The store did not answer; the same request may work later."""
+
+    def advice(self) -> str:
+        """The message ending in what the client should do: retry later (said once)."""
+        message = str(self)
+        # Some stores already end their messages with it: a database-level SQLite error.
+        return message if RETRY_LATER in message else f"{message}: {RETRY_LATER}"
 
 
 class CommandError(GigmetricsError):

@@ -128,7 +128,9 @@ class Event(NamedTuple):
     # How far its `seller` is trusted to set the gig's owner; anonymous beacons without
     # signing are FIRST.
     trust: int = Trust.FIRST
-    # With a valid signature: the tile (or page) of the signed render it spends.
+    # With a valid signature: the signed slot it spends, "<nonce>.<position>" of the server
+    # render that signed it (a listing tile, or position 0: the gig's own page). The first
+    # impression (or page load) naming a slot spends it; another one's events are `replayed`.
     render: str | None = None
     # A click sooner than CLICK_MIN_MS after its snippet impression id was made.
     quick: bool = False

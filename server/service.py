@@ -1,26 +1,36 @@
 """The metrics service: arguments → window → store → metrics. The GraphQL resolvers call it.
 
 It knows nothing of GraphQL and does no arithmetic of its own: windows come from `windows`,
-counts and rates from `metrics`, validation from `events`, storage from `ingest`.
+counts, rates and ranking keys from `metrics`, validation and the seller screen from the edge
+(`events`, `screen`), storage from `ingest`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
-from operator import attrgetter
 from typing import Any
 
-from .counting.metrics import ContextRow, GigReport, Metrics, RollupRow, combined, report, totals
+from .counting.metrics import (
+    ContextRow,
+    GigReport,
+    Metrics,
+    Order,
+    RankKey,
+    RollupRow,
+    combined,
+    rank_keys,
+    report,
+    totals,
+)
 from .counting.ownership import Conflict
 from .counting.windows import Window, previous_window, range_window, rolling_window
 from .edge.events import parse_events
-from .edge.untrusted import raw_copy
+from .edge.screen import screened, seller_screen
 from .health import StoreHealth
 from .ingest import Receipt, record
-from .model import Batch, Event, Rejection, Trust
+from .model import Batch, Trust
 from .settings import Settings
 from .stores.base import DeletedData, InvalidRow, Store, StoredRejection
 
@@ -31,73 +41,6 @@ class Span:
 
     window: Window
     time_zone: str
-
-
-class Order(Enum):
-    """What a ranking of gigs sorts by (largest first)."""
-
-    CLICKS = "clicks"
-    CTR = "ctr"
-    SERVED_IMPRESSIONS = "served"
-    VIEWABLE_IMPRESSIONS = "viewable"
-    VIEWS = "views"
-    VIEWABLE_CTR = "viewable_ctr"
-    VIEWABILITY_RATE = "viewability_rate"
-    AVERAGE_POSITION = "average_position"
-
-
-_RATES = frozenset({Order.CTR, Order.VIEWABLE_CTR, Order.VIEWABILITY_RATE})
-
-
-RankKey = tuple[Any, ...]
-
-# Decides, per accepted event, why it may not be written (None: it may).
-EventScreen = Callable[[Event], str | None]
-
-
-def rank_key(order: Order, gig: str, metrics: Metrics) -> RankKey:
-    """Sort key of a gig in a ranking: the order's value descending, nulls last, then
-    clicks descending, then gig id ascending. Average position is best (smallest) first."""
-    if order in _RATES:
-        found: float | None = getattr(metrics, order.value)
-        return (found is None, -(found or 0.0), -metrics.clicks, gig)
-    if order is Order.AVERAGE_POSITION:
-        position = metrics.average_position
-        return (position is None, position or 0.0, -metrics.clicks, gig)
-    value: int = getattr(metrics, order.value)
-    return (-value, -metrics.clicks, gig)
-
-
-_RATE_PARTS = {
-    Order.CTR: ("clicks", "served"),
-    Order.VIEWABLE_CTR: ("clicks", "viewable"),
-    Order.VIEWABILITY_RATE: ("viewable", "served"),
-}
-
-
-def rank_keys(order: Order) -> Callable[[str, Metrics], RankKey]:
-    """`rank_key` of one order as a function that looks nothing up per gig: a ranking of
-    100,000 gigs spent most of its time finding the order's field again for every gig."""
-    if order in _RATE_PARTS:
-        numerator, denominator = (attrgetter(name) for name in _RATE_PARTS[order])
-
-        def rate_key(gig: str, m: Metrics) -> RankKey:
-            below = denominator(m)
-            if below <= 0:
-                return (True, -0.0, -m.clicks, gig)
-            return (False, -(numerator(m) * 100.0 / below), -m.clicks, gig)
-
-        return rate_key
-    if order is Order.AVERAGE_POSITION:
-
-        def position_key(gig: str, m: Metrics) -> RankKey:
-            if m.position_count == 0:
-                return (True, 0.0, -m.clicks, gig)
-            return (False, m.position_sum / m.position_count, -m.clicks, gig)
-
-        return position_key
-    value = attrgetter(order.value)
-    return lambda gig, m: (-value(m), -m.clicks, gig)
 
 
 class MetricsService:
@@ -245,6 +188,7 @@ class MetricsService:
     async def gig_claims(self, limit: int) -> list[Conflict]:
         """Sellers named for gigs another seller owns, most recent first."""
         return await self.store.gig_claims(limit)
+
     async def delete_gig(self, gig: str) -> DeletedData:
         """Delete everything of one gig (its events arriving later count again, as new)."""
         return await self.store.delete_data([gig])
@@ -259,38 +203,3 @@ class MetricsService:
         """The newest rejected events, newest first."""
         return await self.store.rejections(limit)
 
-
-def seller_screen(sellers: frozenset[str], known: Mapping[str, str]) -> EventScreen:
-    """Refuse events that do not name one of `sellers`, or whose gig is another seller's."""
-    allowed = ", ".join(repr(s) for s in sorted(sellers)) or "none"
-
-    def screen(event: Event) -> str | None:
-        if event.seller is None:
-            return f"seller: required with this API key (one of {allowed})"
-        if event.seller not in sellers:
-            return f"seller: {event.seller!r} is not one this API key may write ({allowed})"
-        owner = known.get(event.gig)
-        if owner is not None and owner not in sellers:
-            # The owner is not named: a partner must not learn whose gig it is.
-            return f"gig: {event.gig!r} belongs to a seller this API key may not write"
-        return None
-
-    return screen
-
-
-def screened(
-    batch: Batch, raw_events: Sequence[Mapping[str, Any]], screen: EventScreen, now: int
-) -> Batch:
-    """The batch with the events `screen` refuses moved to its rejections (by batch index)."""
-    refused = {r.index for r in batch.rejections}
-    indices = [i for i in range(len(raw_events)) if i not in refused]
-    kept: list[Event] = []
-    rejections = list(batch.rejections)
-    for index, event in zip(indices, batch.events, strict=True):
-        reason = screen(event)
-        if reason is None:
-            kept.append(event)
-        else:
-            rejections.append(Rejection(index, reason, raw_copy(raw_events[index]), now))
-    rejections.sort(key=lambda r: r.index)
-    return Batch(tuple(kept), tuple(rejections))

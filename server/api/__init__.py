@@ -27,7 +27,7 @@ from ..service import MetricsService
 from ..settings import Settings
 from ..stores.base import Store
 from . import http
-from .context import Context
+from .request_context import Context
 from .schema import schema
 
 log = logging.getLogger("gigmetrics.graphql")

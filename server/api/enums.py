@@ -6,8 +6,8 @@ from enum import Enum
 
 import strawberry
 
+from ..counting.metrics import Order
 from ..model import Surface as WireSurface
-from ..service import Order
 
 
 @strawberry.enum(name="Surface", description="Where a listing showing gig tiles is.")

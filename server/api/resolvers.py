@@ -13,10 +13,10 @@ from ..errors import QueryError
 from ..model import Trust
 from ..service import Span
 from .auth import require_admin, require_seller, require_write
-from .context import Context
 from .enums import GigOrder
 from .inputs import DateRangeInput, EventInput, RangeArg, TimeZoneArg
 from .pagination import DEFAULT_PAGE, MAX_PAGE, Page, paginate
+from .request_context import Context
 from .sellers import SellerMetrics
 from .types import (
     EventRejection,

@@ -9,18 +9,17 @@ from strawberry.types import Info
 
 from ..counting import metrics
 from ..service import Span
-from .context import Context
-from .contexts import ContextMetrics, FirstContextsArg, check_first
 from .enums import SurfaceName
+from .metric_fields import MetricsFields, measured
+from .request_context import Context
+from .search_contexts import ContextMetrics, FirstContextsArg, check_first
 from .types import (
     BY_CONTEXT_NOTE,
     PREVIOUS_NOTE,
     DailyMetrics,
-    MetricsFields,
     SurfaceMetrics,
     TimeWindow,
     contexts_of,
-    measured,
 )
 
 

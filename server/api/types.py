@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -14,60 +14,10 @@ from ..model import Surface as WireSurface
 from ..model import invalid_kind
 from ..service import Span
 from ..stores.base import StoredRejection
-from .context import Context
-from .contexts import ContextMetrics, FirstContextsArg, check_first
 from .enums import SurfaceName
-
-_RATE_NOTE = "null when there is nothing to divide by (never 0 or NaN)."
-
-
-@strawberry.interface(
-    name="Metrics",
-    description="Counts and rates of one gig over some stretch of time or on one surface.",
-)
-class MetricsFields:
-    served_impressions: int = strawberry.field(
-        description="Times a tile of the gig was rendered in a listing (one per impression)."
-    )
-    viewable_impressions: int = strawberry.field(
-        description="Served impressions that were seen: at least 50 % of the tile in view "
-        "for 1 continuous second in a visible tab (MRC), or clicked."
-    )
-    clicks: int = strawberry.field(
-        description="Impressions clicked through to the gig page from a click surface "
-        "(search and category by default); at most one per impression."
-    )
-    views: int = strawberry.field(
-        description="Loads of the gig's page that did not come from a click on a click "
-        "surface (profile page, homepage, other sites, bookmarks, reloads)."
-    )
-    ctr: float | None = strawberry.field(
-        description=f"Percent: 100 * clicks / servedImpressions; {_RATE_NOTE}"
-    )
-    viewable_ctr: float | None = strawberry.field(
-        description=f"Percent: 100 * clicks / viewableImpressions; {_RATE_NOTE}"
-    )
-    viewability_rate: float | None = strawberry.field(
-        description=f"Percent: 100 * viewableImpressions / servedImpressions; {_RATE_NOTE}"
-    )
-    average_position: float | None = strawberry.field(
-        description="Mean 1-based position of the tile in its listing, over the served "
-        "impressions that carried one; null when none did."
-    )
-
-
-def measured(m: metrics.Metrics) -> dict[str, Any]:
-    """The `Metrics` interface fields of a `metrics.Metrics` (rates computed there)."""
-    return {
-        "served_impressions": m.served,
-        "viewable_impressions": m.viewable,
-        "clicks": m.clicks,
-        "views": m.views,
-        "ctr": m.ctr,
-        "viewable_ctr": m.viewable_ctr,
-        "viewability_rate": m.viewability_rate,
-        "average_position": m.average_position,
-    }
+from .metric_fields import MetricsFields, measured
+from .request_context import Context
+from .search_contexts import ContextMetrics, FirstContextsArg, check_first
 
 
 @strawberry.type(description="A gig's metrics on one local calendar day.")
@@ -75,7 +25,7 @@ class DailyMetrics(MetricsFields):
     date: date = strawberry.field(description="The local day (YYYY-MM-DD) in the time zone asked.")
 
     @classmethod
-    def of(cls, day: metrics.DailyMetrics) -> DailyMetrics:
+    def of(cls, day: metrics.DayFigures) -> DailyMetrics:
         """Map one day of a report."""
         return cls(date=day.date, **measured(day.metrics))
 
@@ -89,7 +39,7 @@ class SurfaceMetrics(MetricsFields):
     )
 
     @classmethod
-    def of(cls, item: metrics.SurfaceMetrics) -> SurfaceMetrics:
+    def of(cls, item: metrics.SurfaceFigures) -> SurfaceMetrics:
         """Map one surface of a report."""
         return cls(surface=SurfaceName.of(item.surface), **measured(item.metrics))
 

@@ -1,4 +1,4 @@
-"""Who owns a gig: pure rules both stores run inside their write transaction (SPEC §4).
+"""Who owns a gig: pure rules both stores run inside their write transaction.
 
 The owner decides which partner keys read a gig, so only trusted sources set it:
 

@@ -290,12 +290,26 @@ def test_store_descriptions_hide_passwords() -> None:
     assert "s3cret" not in shown and "app:***@db1:27017,db2/gm" in shown
 
 
-def test_worker_processes_can_import_python_m_server() -> None:
+def test_worker_processes_can_import_python_m_server(monkeypatch: pytest.MonkeyPatch) -> None:
     # `serve --workers N` spawns processes that import the main module as __mp_main__:
-    # that import must not run the command again.
+    # that import must not run the command again (run as __main__, it does).
     import runpy
 
+    import server.cli
+
+    runs: list[tuple[str, ...]] = []
+
+    def command(*args: str) -> int:
+        runs.append(args)
+        return 0
+
+    monkeypatch.setattr(server.cli, "main", command)
     runpy.run_module("server.__main__", run_name="__mp_main__")
+    assert runs == []
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_module("server.__main__", run_name="__main__")
+    assert exited.value.code == 0
+    assert runs == [()]
 
 
 def test_delete_asks_for_yes_then_deletes_a_gig(

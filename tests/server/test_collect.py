@@ -240,15 +240,32 @@ def test_cors_allows_configured_origin_and_never_cookies(database_url: str) -> N
         assert "POST" in preflight.headers["access-control-allow-methods"]
 
 
+@pytest.mark.parametrize(
+    ("message", "said"),
+    [
+        ("disk on fire", "disk on fire: retry later"),
+        # A message that already says it is not told twice.
+        ("the SQLite store cannot write (disk I/O error): retry later",
+         "the SQLite store cannot write (disk I/O error): retry later"),
+    ],
+)
 def test_store_failure_is_503_and_not_acknowledged(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, message: str, said: str
 ) -> None:
     async def broken(*args: object, **kwargs: object) -> None:
-        raise StoreUnavailable("disk on fire")
+        raise StoreUnavailable(message)
 
     monkeypatch.setattr(client.app.state.store, "ingest", broken)  # type: ignore[attr-defined]
-    response = post(client, {"events": [served(0)]})
-    assert response.status_code == 503  # type: ignore[attr-defined]
+    response = client.post("/collect", content=json.dumps({"events": [served(0)]}))
+    assert response.status_code == 503
+    assert response.json() == {"error": said}
+    assert response.headers["retry-after"] == "5"
+    monkeypatch.undo()
+    assert stored_served(client) == 0
+    # Nothing was acknowledged, so the sender's retry is new, not a duplicate, and counts once.
+    retried = client.post("/collect", content=json.dumps({"events": [served(0)]}))
+    assert retried.json() == {"accepted": 1, "duplicates": 0, "rejected": []}
+    assert stored_served(client) == 1
 
 
 def test_healthz_and_readyz(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:

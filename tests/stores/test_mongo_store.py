@@ -15,7 +15,7 @@ from pymongo import AsyncMongoClient, monitoring
 from server.errors import StoreUnavailable
 from server.model import Event, Surface
 from server.stores import IngestResult, MongoStore
-from server.stores.mongo import pipelines as mp
+from server.stores.mongo import pipelines
 
 from ..conftest import WireServer
 from .store_events import T0, click, rows, served, view, viewable
@@ -266,8 +266,8 @@ async def test_every_single_document_write_carries_its_shard_key(mongo_database_
     for command in updates:
         collection = command["update"]
         for statement in command["updates"]:
-            if collection in mp.SHARD_KEYS:
-                assert all(k in statement["q"] for k in mp.SHARD_KEYS[collection]), command
+            if collection in pipelines.SHARD_KEYS:
+                assert all(k in statement["q"] for k in pipelines.SHARD_KEYS[collection]), command
             assert statement["u"], "no empty update documents"
             if "$inc" in statement["u"]:
                 assert statement["u"]["$inc"], "no empty $inc"

@@ -6,8 +6,22 @@ import random
 
 import pytest
 
-from server.counting.metrics import Metrics
-from server.service import Order, rank_key, rank_keys
+from server.counting.metrics import Metrics, Order, RankKey, rank_keys
+
+_RATES = frozenset({Order.CTR, Order.VIEWABLE_CTR, Order.VIEWABILITY_RATE})
+
+
+def rank_key(order: Order, gig: str, metrics: Metrics) -> RankKey:
+    """The order's value descending, nulls last, then clicks descending, then gig id
+    ascending; average position is best (smallest) first. Slow: it looks the field up."""
+    if order in _RATES:
+        found: float | None = getattr(metrics, order.value)
+        return (found is None, -(found or 0.0), -metrics.clicks, gig)
+    if order is Order.AVERAGE_POSITION:
+        position = metrics.average_position
+        return (position is None, position or 0.0, -metrics.clicks, gig)
+    value: int = getattr(metrics, order.value)
+    return (-value, -metrics.clicks, gig)
 
 
 def random_metrics(rng: random.Random) -> Metrics:

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from server.sdk import SDK_PATH, sdk_route
 
-SDK_JS = Path(__file__).resolve().parents[1] / "sdk_js"
+SDK_JS = Path(__file__).resolve().parents[2] / "sdk_js"
 BUDGET_BYTES = 2048
 
 

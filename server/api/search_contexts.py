@@ -10,9 +10,9 @@ from ..counting import metrics
 from ..counting.rules import CONTEXTS_PER_DAY
 from ..errors import QueryError
 from .enums import SurfaceName
+from .metric_fields import rate_field, rates
 
 MAX_CONTEXTS = 100
-_RATE_NOTE = "null when there is nothing to divide by (never 0 or NaN)."
 
 
 @strawberry.type(
@@ -37,21 +37,15 @@ class ContextMetrics:
         description="Every click on these impressions (also on surfaces that are not click "
         "surfaces, as in SurfaceMetrics)."
     )
-    ctr: float | None = strawberry.field(
-        description=f"Percent: 100 * clicks / servedImpressions; {_RATE_NOTE}"
-    )
-    viewable_ctr: float | None = strawberry.field(
-        description=f"Percent: 100 * clicks / viewableImpressions; {_RATE_NOTE}"
-    )
-    viewability_rate: float | None = strawberry.field(
-        description=f"Percent: 100 * viewableImpressions / servedImpressions; {_RATE_NOTE}"
-    )
+    ctr: float | None = rate_field("clicks", "servedImpressions")
+    viewable_ctr: float | None = rate_field("clicks", "viewableImpressions")
+    viewability_rate: float | None = rate_field("viewableImpressions", "servedImpressions")
     average_position: float | None = strawberry.field(
         description="Mean 1-based position of the tile in these listings; null when unknown."
     )
 
     @classmethod
-    def of(cls, item: metrics.ContextMetrics) -> ContextMetrics:
+    def of(cls, item: metrics.ContextFigures) -> ContextMetrics:
         """Map one context of a breakdown."""
         m = item.metrics
         return cls(
@@ -61,10 +55,8 @@ class ContextMetrics:
             served_impressions=m.served,
             viewable_impressions=m.viewable,
             clicks=m.clicks,
-            ctr=m.ctr,
-            viewable_ctr=m.viewable_ctr,
-            viewability_rate=m.viewability_rate,
             average_position=m.average_position,
+            **rates(m),
         )
 
 
