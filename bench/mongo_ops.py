@@ -70,20 +70,34 @@ class Commands(monitoring.CommandListener):
 
     def reset(self) -> None:
         self.sent: Counter[str] = Counter()
+        self.targets: dict[str, Counter[str]] = {}
         self.failures: Counter[str] = Counter()
         self.transactions = 0
         self.written = 0
+        self.in_flight = 0
+        # Commands sent while none was in flight: with one beacon at a time, the round trips
+        # a beacon waits for one after another.
+        self.round_trips = 0
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.sent[event.command_name] += 1
+        name = event.command_name
+        self.sent[name] += 1
+        target = event.command.get(name)
+        if isinstance(target, str):
+            self.targets.setdefault(name, Counter())[target] += 1
         if event.command.get("startTransaction"):
             self.transactions += 1
+        if self.in_flight == 0:
+            self.round_trips += 1
+        self.in_flight += 1
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        self.in_flight -= 1
         if event.command_name in WRITES:
             self.written += documents_written(event.command_name, event.reply)
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self.in_flight -= 1
         failure: Mapping[str, Any] = event.failure if isinstance(event.failure, Mapping) else {}
         self.failures[event.command_name] += 1
         if "TransientTransactionError" in failure.get("errorLabels", ()):
@@ -172,7 +186,9 @@ async def per_beacon(url: str, commands: Commands, beacons: int) -> None:
             raise SystemExit("the warming beacon was refused")
         commands.reset()
         statuses = [await post(app, listing(GIGS, now_ms())) for _ in range(beacons)]
-        sent, written = Counter(commands.sent), commands.written  # before close's own
+        # Read before the store's close sends its own commands.
+        sent, written, trips = Counter(commands.sent), commands.written, commands.round_trips
+        targets = {name: Counter(counts) for name, counts in commands.targets.items()}
     finally:
         await store.close()
     events = len(listing(GIGS, now_ms()))
@@ -180,8 +196,11 @@ async def per_beacon(url: str, commands: Commands, beacons: int) -> None:
           f"{VIEWABLE_PER_BEACON} viewable, 1 click; gigs known; mean of {beacons} beacons, "
           f"statuses {dict(Counter(statuses))})")
     for name, count in sorted(sent.items(), key=lambda kv: (-kv[1], kv[0])):
-        print(f"   {name:<20} {count / beacons:6.2f}")
+        on = ", ".join(f"{target} {n / beacons:g}" for target, n in
+                       sorted(targets.get(name, Counter()).items()))
+        print(f"   {name:<20} {count / beacons:6.2f}   {on}".rstrip())
     print(f"   {'total':<20} {sum(sent.values()) / beacons:6.2f}")
+    print(f"   {'round trips':<20} {trips / beacons:6.2f}   (commands none other overlapped)")
     print(f"   documents written per event: {written / beacons / events:.2f} "
           f"({written / beacons:.1f} per beacon)")
 
