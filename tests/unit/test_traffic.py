@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient, monitoring
-from pymongo.errors import AutoReconnect
+from pymongo.errors import AutoReconnect, DuplicateKeyError
 
 from server.edge.traffic import (
     RATE_LIMITS_DEFAULT,
@@ -293,3 +293,30 @@ async def test_counters_that_cannot_count_make_the_beacon_wait_for_a_retry() -> 
     traffic = TrafficScreen(lambda: MongoCounters(gate), TrafficLimits())
     with pytest.raises(StoreUnavailable, match="could not count this beacon's rate"):
         await traffic.screen(beacon("p1", 3, 1), "10.0.0.1")
+
+
+class LosesTheInsertRace:
+    """A counters collection on which another server creates the document first: the first
+    upsert does what the other server did, then fails as the loser of that race would."""
+
+    def __init__(self, collection: Any) -> None:
+        self.collection = collection
+        self.raced = False
+
+    async def find_one_and_update(self, *args: Any, **options: Any) -> Any:
+        if options.get("upsert") and not self.raced:
+            self.raced = True
+            await self.collection.find_one_and_update(*args, **options)
+            raise DuplicateKeyError("E11000 duplicate key error")
+        return await self.collection.find_one_and_update(*args, **options)
+
+
+async def test_a_first_hit_that_loses_the_insert_race_counts_on_the_winners_document(
+    servers: Servers,
+) -> None:
+    await servers.screen("off")
+    collection = servers.stores[0]._live().rate_counters
+    traffic = TrafficScreen(lambda: MongoCounters(LosesTheInsertRace(collection)),
+                            TrafficLimits.parse("pv=5/minute,tiles=off"))
+    assert await marks(traffic, beacon("p1", 3, 0)) == [None, None, "over_rate"]
+    assert await marks(traffic, beacon("p1", 1, 0, first=3)) == ["over_rate"]
