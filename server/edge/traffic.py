@@ -8,25 +8,28 @@ view, not the IP address: the browsers behind one NAT, office proxy or mobile ca
 address but not their page views. Events without one (`viewable`, `click`) count against the
 IP address. The limits are a setting (`GIGMETRICS_RATE_LIMITS`, parsed here).
 
-Counting uses `limits` storages: `MongoCounters`, one on the MongoDB store's `rate_counters`
-collection, shared by every server process; in one process (the SQLite store runs in one)
-`LocalCounters` stands in for `limits`' in-memory storage, whose expiry task walks every live
-counter on each increment (one per page view and window: its cost grew with traffic). A fixed
-window per key: the window's start is part of the key, so a counter is one `$inc`.
+Counters are fixed windows per subject (an IP address, a page view). `MongoCounters`, on the
+MongoDB store's `rate_counters` collection, is shared by every server process: a subject's
+counters live in one document (a page view's pv and tiles windows together), so a beacon costs
+one `findAndModify` per subject, and its subjects are counted at once, not one after another.
+In one process (the SQLite store runs in one) `LocalCounters` stands in for `limits`'
+in-memory storage, whose expiry task walks every live counter on each increment (one per page
+view and window: its cost grew with traffic).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from limits import parse as parse_rate
 from limits.aio.storage import MemoryStorage, Storage
 
-from ..errors import SettingsError
+from ..errors import SettingsError, StoreUnavailable
 from ..model import Event, EventType, Invalid
 
 RATE_LIMITS_DEFAULT = "ip=1200/minute,pv=600/minute,tiles=1000/30 minutes"
@@ -88,6 +91,26 @@ def _limit(name: str, key: str, value: str) -> Limit | None:
     return Limit(rate.amount, rate.get_expiry())
 
 
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """What one beacon adds to one fixed-window counter of a subject (an IP address or a
+    page view): `name` is the limit (ip, pv, tiles), `start` its window's start in seconds."""
+
+    name: str
+    window_s: int
+    start: int
+    amount: int
+
+    @property
+    def field(self) -> str:
+        """The counter's name in its subject's document (a limit's window may change)."""
+        return f"{self.name}{self.window_s}"
+
+
+# A tally, its limit, the indices of the beacon's events it counts, the reason past it.
+_Check = tuple[Tally, Limit, Sequence[int], str]
+
+
 class TrafficScreen:
     """Marks the events of a beacon that go past a limit (anonymous beacons only)."""
 
@@ -96,8 +119,7 @@ class TrafficScreen:
     ) -> None:
         # Made at the first beacon: a store's shared storage exists once the store is open.
         self._make_storage = storage
-        self._storage: Storage | None = None
-        self._local: LocalCounters | None = None
+        self._counters: LocalCounters | MongoCounters | _LimitsCounters | None = None
         self.limits = limits or TrafficLimits()
 
     async def screen(
@@ -108,7 +130,6 @@ class TrafficScreen:
         if not events or limits == _OFF:
             return tuple(events)
         second = int(time.time() if now is None else now)
-        over: dict[int, str] = {}
         by_ip: list[int] = []
         by_pv: dict[str, list[int]] = {}
         tiles: dict[str, list[int]] = {}
@@ -119,14 +140,28 @@ class TrafficScreen:
             by_pv.setdefault(event.pv, []).append(i)
             if event.type is EventType.SERVED:
                 tiles.setdefault(event.pv, []).append(i)
-        # One counter per key and window, incremented once per beacon by all its events.
-        if by_ip:
-            await self._limit(over, f"ip/{ip}", by_ip, second, limits.ip, Invalid.OVER_RATE)
+        # One counter per key and window, incremented once per beacon by all its events; a
+        # subject's counters in one document, so a page view's pv and tiles are one command.
+        checks: list[tuple[str, list[_Check]]] = []
+        if by_ip and limits.ip is not None:
+            checks.append((f"ip/{ip}", [_check("ip", limits.ip, by_ip, second,
+                                               Invalid.OVER_RATE)]))
         for pv, indices in by_pv.items():
-            await self._limit(over, f"pv/{pv}", indices, second, limits.pv, Invalid.OVER_RATE)
-        for pv, indices in tiles.items():
-            await self._limit(over, f"tiles/{pv}", indices, second, limits.tiles,
-                              Invalid.TOO_MANY_TILES)
+            subject: list[_Check] = []
+            if limits.pv is not None:
+                subject.append(_check("pv", limits.pv, indices, second, Invalid.OVER_RATE))
+            if limits.tiles is not None and pv in tiles:
+                subject.append(_check("tiles", limits.tiles, tiles[pv], second,
+                                      Invalid.TOO_MANY_TILES))
+            if subject:
+                checks.append((f"pv/{pv}", subject))
+        counts = await self._add(checks)
+        over: dict[int, str] = {}
+        for (_, subject), after in zip(checks, counts, strict=True):
+            for (tally, limit, counted, reason), count in zip(subject, after, strict=True):
+                allowed = max(limit.events - (count - tally.amount), 0)
+                for i in counted[allowed:]:
+                    over.setdefault(i, reason)
         if not over:
             return tuple(events)
         return tuple(
@@ -134,26 +169,38 @@ class TrafficScreen:
             for i, e in enumerate(events)
         )
 
-    async def _limit(self, over: dict[int, str], key: str, indices: Sequence[int], now: int,
-                     limit: Limit | None, reason: str) -> None:
-        if limit is None:
-            return
-        window = limit.window_s
-        start = now - now % window
-        if self._local is None and self._storage is None:
+    async def _add(self, checks: list[tuple[str, list[_Check]]]) -> list[list[int]]:
+        """Each subject's counts after adding its tallies: all subjects at once."""
+        counters = self._counters
+        if counters is None:
             storage = self._make_storage()
             if isinstance(storage, MemoryStorage):
-                self._local = LocalCounters()
+                counters = LocalCounters()
+            elif isinstance(storage, MongoCounters):
+                counters = storage
             else:
-                self._storage = storage
-        if self._local is not None:
-            count = self._local.incr(key, window, start, len(indices))
-        else:
-            assert self._storage is not None
-            count = await self._storage.incr(f"gm/{key}/{start}", window, len(indices))
-        allowed = max(limit.events - (count - len(indices)), 0)
-        for i in indices[allowed:]:
-            over.setdefault(i, reason)
+                counters = _LimitsCounters(storage)
+            self._counters = counters
+        if isinstance(counters, LocalCounters):
+            return [counters.add(subject, [c[0] for c in each]) for subject, each in checks]
+        if len(checks) == 1:
+            subject, each = checks[0]
+            return [await counters.add(subject, [c[0] for c in each])]
+        # One round trip for the beacon, not one per subject. Every add is awaited before a
+        # failure is raised, so none is left running.
+        answers = await asyncio.gather(
+            *(counters.add(subject, [c[0] for c in each]) for subject, each in checks),
+            return_exceptions=True,
+        )
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                raise answer
+        return cast(list[list[int]], answers)
+
+
+def _check(name: str, limit: Limit, indices: Sequence[int], now: int, reason: str) -> _Check:
+    window = limit.window_s
+    return Tally(name, window, now - now % window, len(indices)), limit, indices, reason
 
 
 _OFF = TrafficLimits(None, None, None)
@@ -167,6 +214,11 @@ class LocalCounters:
     def __init__(self) -> None:
         self._windows: dict[int, tuple[int, dict[str, int]]] = {}  # length -> (start, counts)
 
+    def add(self, subject: str, tallies: Sequence[Tally]) -> list[int]:
+        """The counts of a subject's counters after adding `tallies`."""
+        return [self.incr(f"{subject}/{t.field}", t.window_s, t.start, t.amount)
+                for t in tallies]
+
     def incr(self, key: str, window_s: int, start: int, amount: int) -> int:
         """The count of `key` in the window of `window_s` seconds from `start`, after adding
         `amount`. A beacon of an earlier window (a clock step back) counts in the current one."""
@@ -177,6 +229,37 @@ class LocalCounters:
         count = counts.get(key, 0) + amount
         counts[key] = count
         return count
+
+
+class _LimitsCounters:
+    """Any other `limits` storage: a counter per key and window, all of a subject at once."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def add(self, subject: str, tallies: Sequence[Tally]) -> list[int]:
+        return list(await asyncio.gather(*(
+            self.storage.incr(f"gm/{subject}/{t.field}/{t.start}", t.window_s, t.amount)
+            for t in tallies
+        )))
+
+
+def window_update(tallies: Sequence[Tally]) -> list[dict[str, Any]]:
+    """The update pipeline adding `tallies` to a subject's document: a counter `{s, n}` per
+    limit restarts when a later window starts (a beacon of an earlier window, a clock step
+    back, counts in the current one, as `LocalCounters` does), and the document lives until
+    its last window ends (a TTL index on `expires`)."""
+    counters: dict[str, Any] = {}
+    for t in tallies:
+        stored = f"${t.field}"
+        counters[t.field] = {"$cond": [
+            {"$gte": [{"$ifNull": [f"{stored}.s", -1]}, t.start]},
+            {"s": f"{stored}.s", "n": {"$add": [f"{stored}.n", t.amount]}},
+            {"s": t.start, "n": t.amount},
+        ]}
+    ends = max(t.start + t.window_s for t in tallies)
+    expires = datetime.fromtimestamp(ends, tz=UTC)
+    return [{"$set": {**counters, "expires": {"$max": ["$expires", expires]}}}]
 
 
 class MongoCounters(Storage):
@@ -193,6 +276,28 @@ class MongoCounters(Storage):
         from pymongo.errors import PyMongoError
 
         return PyMongoError
+
+    async def add(self, subject: str, tallies: Sequence[Tally]) -> list[int]:
+        """The counts of a subject's counters after adding `tallies`: one `findAndModify` on
+        the subject's document, whatever the number of its limits."""
+        from pymongo import ReturnDocument
+        from pymongo.errors import DuplicateKeyError, PyMongoError
+
+        key, update = {"_id": f"gm/{subject}"}, window_update(tallies)
+        after = ReturnDocument.AFTER
+        try:
+            try:
+                doc = await self.collection.find_one_and_update(
+                    key, update, upsert=True, return_document=after
+                )
+            except DuplicateKeyError:  # two first hits raced to insert: the other one won
+                doc = await self.collection.find_one_and_update(key, update, return_document=after)
+        except PyMongoError as error:
+            why = f"MongoDB could not count this beacon's rate: {error}"
+            raise StoreUnavailable(why) from error
+        if doc is None:
+            return [t.amount for t in tallies]
+        return [int(doc[t.field]["n"]) for t in tallies]
 
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         from pymongo import ReturnDocument

@@ -1,22 +1,29 @@
-"""The over-rate screens (server/traffic.py) and their setting, GIGMETRICS_RATE_LIMITS."""
+"""The over-rate screens (server/edge/traffic.py), in memory and on MongoDB, and their setting,
+GIGMETRICS_RATE_LIMITS."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient, monitoring
+from pymongo.errors import AutoReconnect, DuplicateKeyError
 
 from server.edge.traffic import (
     RATE_LIMITS_DEFAULT,
     Limit,
     LocalCounters,
+    MongoCounters,
     TrafficLimits,
     TrafficScreen,
 )
-from server.errors import SettingsError
+from server.errors import SettingsError, StoreUnavailable
 from server.model import Event, EventType, Surface
 from server.settings import Settings
+from server.stores import MongoStore
 
 NOW = 1_800_000_000  # a minute's start, and a 30-minute window's
 
@@ -142,3 +149,174 @@ def test_a_bad_setting_names_itself_and_the_format(raw: str, named: str) -> None
     assert message.startswith("GIGMETRICS_RATE_LIMITS has ")
     assert named in message
     assert "1200/minute" in message and "off" in message
+
+
+# On MongoDB: the counters every server process shares (`MongoCounters`).
+
+LIVE = (int(time.time()) // 3600 + 2) * 3600  # an hour's start ahead: no counter expires
+
+
+def beacon(pv: str, tiles: int, seen: int, first: int = 0) -> list[Event]:
+    """A listing's beacon: `tiles` served in page view `pv`, `seen` of them viewable."""
+    return ([served(first + n, pv=pv) for n in range(tiles)]
+            + [viewable(first + n) for n in range(seen)])
+
+
+class Commands(monitoring.CommandListener):
+    """The name of every command a client sends."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+class Servers:
+    """Screens on MongoDB counters, each on a store of its own, like servers' processes."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.commands = Commands()
+        self.stores: list[MongoStore] = []
+
+    async def screen(self, raw: str) -> TrafficScreen:
+        def client(url: str) -> AsyncMongoClient[dict[str, Any]]:
+            return AsyncMongoClient(url, event_listeners=[self.commands])
+
+        store = MongoStore(self.url, client_factory=client)
+        await store.open()
+        self.stores.append(store)
+        return TrafficScreen(store.counters, TrafficLimits.parse(raw))
+
+
+@pytest.fixture
+async def servers(mongo_database_url: str) -> AsyncIterator[Servers]:
+    opened = Servers(mongo_database_url)
+    yield opened
+    for store in opened.stores:
+        await store.close()
+
+
+async def marks(traffic: TrafficScreen, events: Sequence[Event], ip: str = "10.0.0.1",
+                now: float = LIVE) -> list[str | None]:
+    return [e.invalid for e in await traffic.screen(events, ip, now)]
+
+
+async def test_mongodb_counters_mark_what_memory_counters_mark(servers: Servers) -> None:
+    raw = "ip=3/minute,pv=5/minute,tiles=7/30 minutes"
+    local, shared = limits(raw), await servers.screen(raw)
+    steps = [
+        (beacon("p1", 4, 2), LIVE),
+        (beacon("p1", 3, 2, first=4), LIVE + 1),  # pv 7 of 5, ip 4 of 3
+        (beacon("p1", 3, 1, first=7), LIVE + 60),  # a new minute, but tiles 10 of 7
+        (beacon("p1", 1, 0, first=10), LIVE),  # a clock step back: counts in the current one
+        (beacon("p2", 2, 0), LIVE + 61),
+        (beacon("p1", 2, 1, first=11), LIVE + 1800),  # a new half hour
+    ]
+    answers = [await marks(shared, events, now=now) for events, now in steps]
+    assert answers == [await marks(local, events, now=now) for events, now in steps]
+    over, tiles, ok = "over_rate", "too_many_tiles", None
+    assert answers == [
+        [ok] * 6,
+        [ok, over, over, ok, over],
+        [tiles, tiles, tiles, ok],
+        [tiles],
+        [ok, ok],
+        [ok, ok, ok],
+    ]
+
+
+async def test_concurrent_beacons_of_one_new_page_view_count_exactly(servers: Servers) -> None:
+    # Two servers, racing to create the counters of a new page view and address: every count
+    # lands once, and exactly the limit stays valid.
+    raw = "ip=25/minute,pv=50/minute,tiles=100/30 minutes"
+    screens = [await servers.screen(raw) for _ in "ab"]
+    for round_ in range(3):
+        pv, ip = f"p-hot-{round_}", f"10.1.0.{round_}"
+        answers = await asyncio.gather(*(
+            marks(screens[n % 2], beacon(pv, 3, 1, first=4 * n), ip=ip) for n in range(40)
+        ))
+        served_marks = [m for answer in answers for m in answer[:3]]
+        viewable_marks = [answer[3] for answer in answers]
+        assert served_marks.count(None) == 50  # 120 events of one page view, 50 allowed
+        assert set(served_marks) == {None, "over_rate"}
+        assert viewable_marks.count(None) == 25
+        # One more of each: the counts went on from exactly 120 and 40.
+        more = await marks(screens[0], beacon(pv, 1, 1, first=999), ip=ip)
+        assert more == ["over_rate", "over_rate"]
+
+
+async def test_a_listing_beacon_costs_one_command_per_subject(servers: Servers) -> None:
+    traffic = await servers.screen(RATE_LIMITS_DEFAULT)
+    commands = servers.commands.names
+    commands.clear()
+    assert set(await marks(traffic, beacon("p1", 20, 3))) == {None}
+    assert commands == ["findAndModify", "findAndModify"]  # the page view, the address
+    commands.clear()
+    assert set(await marks(traffic, beacon("p2", 20, 0, first=20))) == {None}
+    assert commands == ["findAndModify"]  # its pv and tiles windows: one document
+
+
+class Gate:
+    """A counters collection that answers only once two increments are waiting on it."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.waiting = 0
+        self.both = asyncio.Event()
+        self.error = error
+
+    async def find_one_and_update(self, key: dict[str, str], *_: Any, **__: Any) -> None:
+        self.waiting += 1
+        if self.waiting == 2:
+            self.both.set()
+        await asyncio.wait_for(self.both.wait(), timeout=5)
+        if self.error is not None and key["_id"].startswith("gm/ip/"):
+            raise self.error
+
+
+async def test_a_beacon_counts_its_subjects_at_once_not_one_after_another() -> None:
+    gate = Gate()
+    traffic = TrafficScreen(lambda: MongoCounters(gate), TrafficLimits())
+    assert set(await marks(traffic, beacon("p1", 3, 1))) == {None}
+    assert gate.waiting == 2
+
+
+async def test_counters_that_cannot_count_make_the_beacon_wait_for_a_retry() -> None:
+    gate = Gate(AutoReconnect("connection closed"))
+    traffic = TrafficScreen(lambda: MongoCounters(gate), TrafficLimits())
+    with pytest.raises(StoreUnavailable, match="could not count this beacon's rate"):
+        await traffic.screen(beacon("p1", 3, 1), "10.0.0.1")
+
+
+class LosesTheInsertRace:
+    """A counters collection on which another server creates the document first: the first
+    upsert does what the other server did, then fails as the loser of that race would."""
+
+    def __init__(self, collection: Any) -> None:
+        self.collection = collection
+        self.raced = False
+
+    async def find_one_and_update(self, *args: Any, **options: Any) -> Any:
+        if options.get("upsert") and not self.raced:
+            self.raced = True
+            await self.collection.find_one_and_update(*args, **options)
+            raise DuplicateKeyError("E11000 duplicate key error")
+        return await self.collection.find_one_and_update(*args, **options)
+
+
+async def test_a_first_hit_that_loses_the_insert_race_counts_on_the_winners_document(
+    servers: Servers,
+) -> None:
+    await servers.screen("off")
+    collection = servers.stores[0]._live().rate_counters
+    traffic = TrafficScreen(lambda: MongoCounters(LosesTheInsertRace(collection)),
+                            TrafficLimits.parse("pv=5/minute,tiles=off"))
+    assert await marks(traffic, beacon("p1", 3, 0)) == [None, None, "over_rate"]
+    assert await marks(traffic, beacon("p1", 1, 0, first=3)) == ["over_rate"]
