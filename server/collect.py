@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.types import Receive
 
 from .edge.bots import is_crawler
-from .edge.events import MAX_BODY_BYTES
+from .edge.events import MAX_BODY_BYTES, crawled
 from .edge.events_fast import parse_body
 from .edge.signing import check
 from .edge.traffic import TrafficScreen
@@ -69,10 +69,10 @@ class Collector:
             return _error(413, f"the body is over {MAX_BODY_BYTES} bytes: send fewer events "
                           "per request", origin)
         try:
-            batch = parse_body(
-                body, received=received, oldest_days=self.max_backdate_days,
-                automated=is_crawler(agent),
-            )
+            batch = parse_body(body, received=received, oldest_days=self.max_backdate_days)
+            # Screened only when there is something to screen: an agent costs a regex search.
+            if batch.events and is_crawler(agent):
+                batch = crawled(batch)
             client = scope.get("client")
             events = await self._screen(batch.events, client[0] if client else "")
             receipt = await record(self.store, Batch(events, batch.rejections), self.health,
