@@ -74,7 +74,7 @@ class Collector:
             if batch.events and is_crawler(agent):
                 batch = crawled(batch)
             client = scope.get("client")
-            events = await self._screen(batch.events, client[0] if client else "")
+            events = await self._screen(batch.events, client[0] if client else "", received)
             receipt = await record(self.store, Batch(events, batch.rejections), self.health,
                                    self.rejection_sampler)
         except BadBatch as exc:
@@ -86,11 +86,13 @@ class Collector:
             return response
         return _JsonAnswer(200, orjson.dumps(receipt.as_json()), origin)
 
-    async def _screen(self, events: tuple[Event, ...], client: str) -> tuple[Event, ...]:
+    async def _screen(
+        self, events: tuple[Event, ...], client: str, received: int
+    ) -> tuple[Event, ...]:
         """Invalid traffic marked: bad signatures (when signing is on), then over-rate."""
         keys = self.signing_keys
         if keys is not None:
-            events = tuple(check(keys, event) for event in events)
+            events = tuple(check(keys, event, received=received) for event in events)
         return await self.traffic.screen(events, client)
 
     def _origin_allowed(self, origin: str) -> bool:
