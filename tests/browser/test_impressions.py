@@ -144,7 +144,7 @@ def test_load_more_serves_only_the_new_tiles_at_positions_49_to_96(
     listed = demo_gigs(server, path)
     first_page, second_page = listed[:48], listed[48:]
     assert len(second_page) == 48
-    before = server.counting.metrics(first_page[0], *second_page[:3], second_page[-1])
+    before = server.metrics(first_page[0], *second_page[:3], second_page[-1])
 
     page.goto(server.url + path)
     beacons.flush()
@@ -161,7 +161,7 @@ def test_load_more_serves_only_the_new_tiles_at_positions_49_to_96(
     assert {(e["surface"], e["context"]) for e in served} == {("search", query)}
 
     def grown() -> None:
-        after = server.counting.metrics(*before)
+        after = server.metrics(*before)
         check(after[first_page[0]], served=before[first_page[0]]["servedImpressions"] + 1)
         for n, gig in [(49, second_page[0]), (50, second_page[1]), (51, second_page[2]),
                        (96, second_page[-1])]:
@@ -204,7 +204,7 @@ def test_a_back_forward_restore_is_a_new_render(
 
 
 def _all(server: Server, gigs: list[str], **expected: int) -> dict[str, dict[str, Any]]:
-    metrics = server.counting.metrics(*gigs)
+    metrics = server.metrics(*gigs)
     for m in metrics.values():
         check(m, **expected)
     return metrics

@@ -149,7 +149,7 @@ def test_middle_and_ctrl_clicks_count_and_never_delay_navigation(
     assert beacons.events("view") == []  # every gig page load was explained by its click
 
     def counted() -> None:
-        for metrics in server.counting.metrics(ctrl, middle, plain).values():
+        for metrics in server.metrics(ctrl, middle, plain).values():
             check(metrics, served=1, viewable=1, clicks=1, views=0)
 
     server.eventually(counted)

@@ -37,7 +37,7 @@ def nothing_sent(page: Page, beacons: Beacons, server: Server, *gigs: str) -> di
     page.goto(f"{server.url}/healthz")  # pagehide
     beacons.settle(600)
     assert beacons.sent == [] and beacons.relayed() == []
-    for metrics in server.counting.metrics(*gigs).values():
+    for metrics in server.metrics(*gigs).values():
         check(metrics, served=0, viewable=0, clicks=0, views=0)
     return skipped
 
@@ -117,5 +117,5 @@ def test_automated_browsers_are_marked_kept_and_not_counted(
         body = answer.json()
         assert (body["accepted"], body["duplicates"]) == (0, len(beacon.payload["events"]))
     # Not counted.
-    for metrics in server.counting.metrics(tile, page_gig).values():
+    for metrics in server.metrics(tile, page_gig).values():
         check(metrics, served=0, viewable=0, clicks=0, views=0)

@@ -155,7 +155,7 @@ def test_beacons_go_to_the_script_origin_as_simple_cross_origin_requests(
 
 
 def _served(server: Server, gigs: list[str]) -> dict[str, dict[str, object]]:
-    metrics = server.counting.metrics(*gigs)
+    metrics = server.metrics(*gigs)
     for m in metrics.values():
         check(m, served=1)  # type: ignore[arg-type]
     return metrics

@@ -153,7 +153,7 @@ def test_tiles_nobody_can_see_are_served_but_never_viewable(
     assert {e["gig"] for e in beacons.events("served")} == {control, *hidden}
     assert [e["gig"] for e in beacons.events("viewable")] == [control]
     server.eventually(lambda: check(server.gig(control), served=1, viewable=1))
-    for metrics in server.counting.metrics(*hidden).values():
+    for metrics in server.metrics(*hidden).values():
         check(metrics, served=1, viewable=0)
 
 
