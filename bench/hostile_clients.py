@@ -2,7 +2,9 @@
 rejected events, and what a slow or aborted client costs.
 
     python bench/hostile_clients.py agents [--count 300] [--agent-mib 1]
+    python bench/hostile_clients.py agent-cpu [--seconds 15] [--threads 4] [--rate 21]
     python bench/hostile_clients.py rejections [--seconds 20] [--threads 4]
+    python bench/hostile_clients.py costly-query
     python bench/hostile_clients.py slow
     python bench/hostile_clients.py disk-full --dir /mnt/tiny   # a small filesystem, e.g.
         # mount -t tmpfs -o size=3m tmpfs /mnt/tiny
@@ -87,6 +89,106 @@ def agents(args: argparse.Namespace, port: int, pid: int) -> str:
     after = rss_mib(pid)
     return (f"agents: {args.count} distinct user agents of {args.agent_mib} MiB: RSS "
             f"{before:.0f} MiB -> {after:.0f} MiB; statuses {statuses}")
+
+
+def agent_cpu(args: argparse.Namespace, port: int) -> str:
+    """Distinct made-up agents ("A" * 500 + a counter: no cache helps) at a steady rate from
+    a few connections, and `/healthz`'s latency meanwhile: what the crawler screen costs."""
+    stop = time.monotonic() + args.seconds
+    sent = [0] * args.threads
+
+    def client(worker: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        n = 0
+        while time.monotonic() < stop:
+            started = time.monotonic()
+            agent = "A" * 500 + f"{worker:02d}{n:06d}"
+            body = beacon(worker * 10**7 + n, int(time.time() * 1000))
+            conn.request("POST", "/collect", body=body,
+                         headers={"content-type": "text/plain", "user-agent": agent})
+            conn.getresponse().read()
+            n += 1
+            time.sleep(max(0.0, 1 / args.rate - (time.monotonic() - started)))
+        sent[worker] = n
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(w,)) for w in range(args.threads)]
+    for thread in threads:
+        thread.start()
+    health: list[float] = []
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    while time.monotonic() < stop:
+        started = time.perf_counter()
+        conn.request("GET", "/healthz")
+        conn.getresponse().read()
+        health.append((time.perf_counter() - started) * 1000)
+        time.sleep(0.05)
+    for thread in threads:
+        thread.join()
+    health.sort()
+    p50, p95 = health[len(health) // 2], health[int(len(health) * 0.95)]
+    return (f"agent-cpu: {sum(sent)} beacons with distinct 508-character agents from "
+            f"{args.threads} connections at {args.rate}/s each in {args.seconds} s: /healthz "
+            f"p50 {p50:.1f} ms, p95 {p95:.1f} ms over {len(health)} probes")
+
+
+def costly_query(port: int) -> str:
+    """20 aliases of `topGigs(first: 100)` with 398-day series over 100 gigs with data (the
+    probe that took 21 s), then the largest ranking the cost limit lets through (one alias,
+    400 days), each timed, with `/healthz`'s worst latency while they run."""
+    now = int(time.time() * 1000)
+    events = [{"id": f"seed-{n:06d}", "type": "served", "gig": f"g-{n}", "imp": f"i{n}",
+               "surface": "search", "ts": now - 1000} for n in range(100)]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("POST", "/collect", body=json.dumps({"events": events}),
+                 headers={"content-type": "text/plain", "user-agent": BROWSER_UA})
+    conn.getresponse().read()
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+
+    def start(days: int) -> str:
+        return time.strftime("%Y-%m-%d", time.gmtime(time.time() - (days - 1) * 86_400))
+
+    def ranking(alias: str, days: int) -> str:
+        return (f'{alias}: topGigs(by: CLICKS, first: 100, range: {{from: "{start(days)}", '
+                f'to: "{today}"}}) {{ edges {{ node {{ gigId daily {{ date servedImpressions '
+                "clicks ctr } } } }")
+
+    worst = [0.0]
+    done = threading.Event()
+
+    def probe_health() -> None:
+        health = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while not done.is_set():
+            started = time.perf_counter()
+            health.request("GET", "/healthz")
+            health.getresponse().read()
+            worst[0] = max(worst[0], (time.perf_counter() - started) * 1000)
+            time.sleep(0.02)
+
+    out = []
+    for name, query in [
+        ("20 aliases x 100 gigs x 398 days", "{ " + " ".join(
+            ranking(f"r{n}", 398) for n in range(20)) + " }"),
+        ("1 alias x 100 gigs x 400 days", "{ " + ranking("r", 400) + " }"),
+        ("1 alias x 100 gigs x 95 days (at the limit)", "{ " + ranking("r", 95) + " }"),
+    ]:
+        worst[0] = 0.0
+        done.clear()
+        watcher = threading.Thread(target=probe_health)
+        watcher.start()
+        started = time.perf_counter()
+        conn.request("POST", "/graphql", body=json.dumps({"query": query}),
+                     headers={"content-type": "application/json",
+                              "authorization": "Bearer bench-admin"})
+        response = conn.getresponse()
+        body = response.read()
+        took = time.perf_counter() - started
+        done.set()
+        watcher.join()
+        code = (json.loads(body).get("errors") or [{}])[0].get("extensions", {}).get("code")
+        out.append(f"{name}: {response.status} {code or 'answered'} in {took * 1000:.0f} ms, "
+                   f"{len(body):,} B; /healthz worst {worst[0]:.0f} ms")
+    return "costly-query: " + "; ".join(out)
 
 
 def rejections(args: argparse.Namespace, port: int, pid: int, db: Path) -> str:
@@ -199,6 +301,11 @@ def main() -> None:
     a = commands.add_parser("agents")
     a.add_argument("--count", type=int, default=300)
     a.add_argument("--agent-mib", type=float, default=1.0)
+    c = commands.add_parser("agent-cpu")
+    c.add_argument("--seconds", type=int, default=15)
+    c.add_argument("--threads", type=int, default=4)
+    c.add_argument("--rate", type=float, default=21.0)
+    commands.add_parser("costly-query")
     r = commands.add_parser("rejections")
     r.add_argument("--seconds", type=int, default=20)
     r.add_argument("--threads", type=int, default=4)
@@ -215,6 +322,10 @@ def main() -> None:
         try:
             if args.command == "agents":
                 print(agents(args, port, server.pid))
+            elif args.command == "agent-cpu":
+                print(agent_cpu(args, port))
+            elif args.command == "costly-query":
+                print(costly_query(port))
             elif args.command == "rejections":
                 print(rejections(args, port, server.pid, db))
             elif args.command == "disk-full":

@@ -30,7 +30,8 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 PAGE_HEADERS = {
     "cache-control": "no-cache",
     "content-security-policy": "default-src 'self'; img-src 'self' data:; "
-    "style-src 'self' 'unsafe-inline'; font-src 'self' data:; frame-ancestors 'none'",
+    "style-src 'self' 'unsafe-inline'; font-src 'self' data:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'none'",
     "referrer-policy": "no-referrer",
     "x-content-type-options": "nosniff",
 }

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.types import Receive
 
 from .edge.bots import is_crawler
-from .edge.events import MAX_BODY_BYTES
+from .edge.events import MAX_BODY_BYTES, crawled
 from .edge.events_fast import parse_body
 from .edge.signing import check
 from .edge.traffic import TrafficScreen
@@ -69,12 +69,12 @@ class Collector:
             return _error(413, f"the body is over {MAX_BODY_BYTES} bytes: send fewer events "
                           "per request", origin)
         try:
-            batch = parse_body(
-                body, received=received, oldest_days=self.max_backdate_days,
-                automated=is_crawler(agent),
-            )
+            batch = parse_body(body, received=received, oldest_days=self.max_backdate_days)
+            # Screened only when there is something to screen: an agent costs a regex search.
+            if batch.events and is_crawler(agent):
+                batch = crawled(batch)
             client = scope.get("client")
-            events = await self._screen(batch.events, client[0] if client else "")
+            events = await self._screen(batch.events, client[0] if client else "", received)
             receipt = await record(self.store, Batch(events, batch.rejections), self.health,
                                    self.rejection_sampler)
         except BadBatch as exc:
@@ -85,11 +85,13 @@ class Collector:
             return response
         return _JsonResponse(200, orjson.dumps(receipt.as_json()), origin)
 
-    async def _screen(self, events: tuple[Event, ...], client: str) -> tuple[Event, ...]:
+    async def _screen(
+        self, events: tuple[Event, ...], client: str, received: int
+    ) -> tuple[Event, ...]:
         """Invalid traffic marked: bad signatures (when signing is on), then over-rate."""
         keys = self.signing_keys
         if keys is not None:
-            events = tuple(check(keys, event) for event in events)
+            events = tuple(check(keys, event, received=received) for event in events)
         return await self.traffic.screen(events, client)
 
     def _origin_allowed(self, origin: str) -> bool:

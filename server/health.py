@@ -1,8 +1,9 @@
 """`/healthz` (the process runs) and `/readyz` (the store answers and takes writes).
 
-A store that failed a write (disk full, locked, read-only) is not ready until a write works
-again. Once a load balancer stops sending traffic nothing else would write, so `/readyz`
-itself tries a small write while the store is failing.
+A store that failed a write (disk full, locked, read-only) is not ready until a write at
+least as large works again: a one-event beacon fits where a 50-event batch does not. Once a
+load balancer stops sending traffic nothing else would write, so `/readyz` itself tries a
+write while the store is failing, one larger than any batch (`probe_write`).
 """
 
 from __future__ import annotations
@@ -37,18 +38,24 @@ class StoreHealth:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.write_error: str | None = None
+        # The largest write (events and rejections) that failed since the store last worked.
+        self.failed_size = 0
 
-    def write_failed(self, error: StoreUnavailable) -> None:
-        """Note a failed write: not ready until a write works (logged once, no traceback)."""
+    def write_failed(self, error: StoreUnavailable, size: int = 1) -> None:
+        """Note a failed write of `size` records: not ready until a write at least that large
+        works (logged once, no traceback)."""
         if self.write_error is None:
             log.warning("the store cannot write, /readyz says unavailable: %s", error)
         self.write_error = str(error)
+        self.failed_size = max(self.failed_size, size)
 
-    def write_worked(self) -> None:
-        """Note a write that worked."""
-        if self.write_error is not None:
-            log.warning("the store takes writes again, /readyz says ready")
+    def write_worked(self, size: int | None = None) -> None:
+        """Note a write of `size` records that worked (None: larger than any batch)."""
+        if self.write_error is None or (size is not None and size < self.failed_size):
+            return
+        log.warning("the store takes writes again, /readyz says ready")
         self.write_error = None
+        self.failed_size = 0
 
     async def unready_reason(self) -> str | None:
         """None when the store answers and takes writes, else what is wrong."""

@@ -82,15 +82,17 @@ async def record(
     stored = batch
     if sampler is not None and batch.rejections:
         stored = Batch(batch.events, sampler.kept(batch.rejections))
+    size = len(stored.events) + len(stored.rejections)
     started = time.perf_counter()
     try:
         result = await store.ingest(stored.events, stored.rejections)
     except StoreUnavailable as exc:
         if health is not None:
-            health.write_failed(exc)
+            health.write_failed(exc, size)
         raise
     if health is not None:
-        health.write_worked()
+        # Duplicates took no space: only what was written says the store has room.
+        health.write_worked(result.accepted + len(stored.rejections))
     STORE_WRITE_SECONDS.observe(time.perf_counter() - started)
     count_events(result.accepted, result.duplicates, len(batch.rejections), result.invalid)
     return Receipt(

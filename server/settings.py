@@ -28,7 +28,9 @@ DOCUMENTED: tuple[tuple[str, str, str], ...] = (
      "comma-separated origins of browser dashboards that may call /graphql"),
     ("GIGMETRICS_ADMIN_KEY", "(unset)", "the key that reads and writes everything"),
     ("GIGMETRICS_GRAPHIQL", "true", "serve GraphiQL on GET /graphql"),
-    ("GIGMETRICS_DEMO", "true", "serve the demo pages"),
+    ("GIGMETRICS_DEMO", "true (false with signing on)",
+     "serve the demo pages; they sign tiles for anyone, so with GIGMETRICS_SIGNING_KEYS set "
+     "they are off unless this says true"),
     ("GIGMETRICS_CLICK_SURFACES", "search,category", "surfaces whose clicks are `clicks`"),
     ("GIGMETRICS_RAW_RETENTION_DAYS", "35", "days raw events are kept (at least 8)"),
     ("GIGMETRICS_BUCKET_RETENTION_DAYS", "400",
@@ -89,17 +91,20 @@ class Settings:
         env = os.environ if env is None else env
         raw_days = _int(env, "GIGMETRICS_RAW_RETENTION_DAYS", 35, minimum=8)
         bucket_days = _int(env, "GIGMETRICS_BUCKET_RETENTION_DAYS", 400, minimum=90)
+        signing_keys = _signing_keys(env)
         return cls(
             database_url=_database_url(env),
             allowed_origins=_origins(env, "GIGMETRICS_ALLOWED_ORIGINS", "*"),
             api_origins=_origins(env, "GIGMETRICS_API_ORIGINS", ""),
             admin_key=env.get("GIGMETRICS_ADMIN_KEY") or None,
             graphiql=_bool(env, "GIGMETRICS_GRAPHIQL", True),
-            demo=_bool(env, "GIGMETRICS_DEMO", True),
+            # The demo pages sign with the server's keys for whoever asks: with signing on, a
+            # scraped demo token could move a real gig's owner.
+            demo=_bool(env, "GIGMETRICS_DEMO", signing_keys is None),
             raw_retention_days=raw_days,
             bucket_retention_days=bucket_days,
             click_surfaces=_surfaces(env),
-            signing_keys=_signing_keys(env),
+            signing_keys=signing_keys,
             rate_limits=_rate_limits(env),
             live_max_per_key=_int(env, "GIGMETRICS_LIVE_MAX_PER_KEY", 20, minimum=1),
             live_max_subscriptions=_int(

@@ -14,6 +14,7 @@ from ..edge.events import MAX_EVENTS_PER_BATCH
 from ..errors import BadBatch, GigmetricsError, QueryError, StoreUnavailable
 from ..observability import GraphQLMetrics
 from . import controls, resolvers
+from .cost import QueryCost
 from .limits import limit_extensions, reword_limit_errors
 from .scalars import SCALARS
 from .sellers import SellerMetrics
@@ -185,6 +186,7 @@ schema = _Schema(
         ParserCache,
         ValidationCache,
         *limit_extensions(),
+        QueryCost,
         lambda: MaskErrors(should_mask_error=should_mask_error),
         GraphQLMetrics,  # after MaskErrors: it sees errors before they are masked
     ],

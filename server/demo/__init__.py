@@ -6,6 +6,7 @@ results: 48 rendered by the server and 48 more behind "Load more".
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 from dataclasses import dataclass
@@ -115,7 +116,24 @@ def _page(title: str, content: str, query: str = "") -> HTMLResponse:
         title=html.escape(title), content=content, categories=categories,
         query=html.escape(query),
     )
-    return HTMLResponse(body)
+    return HTMLResponse(body, headers=page_headers())
+
+
+@cache
+def page_headers() -> dict[str, str]:
+    """What every demo page is sent with: no framing, no script but the snippet (same origin)
+    and the "load more" script, allowed by its hash."""
+    inline = _template("more.html").template.split("<script>", 1)[1].split("</script>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(inline.encode()).digest()).decode()
+    return {
+        "content-security-policy": (
+            f"default-src 'self'; script-src 'self' 'sha256-{digest}'; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        ),
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "strict-origin-when-cross-origin",
+    }
 
 
 def _page_sig(settings: Settings, gig: Gig) -> str:

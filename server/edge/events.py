@@ -10,7 +10,7 @@ import re
 from typing import Any, NoReturn
 
 from ..errors import BadBatch
-from ..model import DAY_MS, SURFACES, TYPES, Batch, Event, EventType, Rejection, Trust
+from ..model import DAY_MS, SURFACES, TYPES, Batch, Event, EventType, Invalid, Rejection, Trust
 from .untrusted import is_unicode, json_kind, raw_copy, shown
 
 MAX_EVENTS_PER_BATCH = 100
@@ -247,3 +247,10 @@ def event_to_wire(event: Event) -> dict[str, Any]:
         out["surface"] = event.surface.value
     out["ts"] = event.ts
     return out
+
+
+def crawled(batch: Batch) -> Batch:
+    """The batch as a crawler's: every event kept as invalid traffic (`crawler`), whatever the
+    client declared, exactly as `parse_batch(..., automated=True)` makes it."""
+    events = tuple(e._replace(automated=True, invalid=Invalid.CRAWLER) for e in batch.events)
+    return Batch(events, batch.rejections)

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import SettingsError
-from ..model import Event, EventType, Invalid
+from ..model import Event, EventType, Invalid, Trust
 
 SIGNATURE_TTL_MS = 30 * 60 * 1000
 # The browser's clock is corrected at the collector, the backend's is not: allow this much.
@@ -111,18 +111,19 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(12)
 
 
-def check(keys: SigningKeys, event: Event) -> Event:
-    """The event with its signature judged: invalid (a reason) when missing, forged or stale;
-    else trusted to set its gig's owner, and naming the signed tile it spends."""
+def check(keys: SigningKeys, event: Event, *, received: int) -> Event:
+    """The event with its signature judged: invalid (a reason) when missing, forged or stale
+    (`received`: when the server got it, epoch ms); else trusted to set its gig's owner, and
+    naming the signed tile it spends."""
     if event.invalid is not None:
         return event
-    reason, render = _judge(keys, event)
+    reason, render = _judge(keys, event, received)
     if reason is not None:
-        return event._replace(invalid=reason, trust=0)
-    return event._replace(render=render, trust=2)
+        return event._replace(invalid=reason, trust=Trust.CLAIM)
+    return event._replace(render=render, trust=Trust.MOVE)
 
 
-def _judge(keys: SigningKeys, event: Event) -> tuple[str | None, str | None]:
+def _judge(keys: SigningKeys, event: Event, received: int) -> tuple[str | None, str | None]:
     if event.sig is None:
         return Invalid.UNSIGNED, None
     parts = event.sig.split(".")
@@ -146,7 +147,9 @@ def _judge(keys: SigningKeys, event: Event) -> tuple[str | None, str | None]:
         issued = int(iat, 36)
     except ValueError:
         return Invalid.BAD_SIGNATURE, None
-    if not -CLOCK_SLACK_MS <= event.ts - issued <= SIGNATURE_TTL_MS:
+    # Fresh by the server's clock: the event's own time is the client's word, and a token
+    # replayed days later would carry a time from inside its life.
+    if event.ts - issued < -CLOCK_SLACK_MS or received - issued > SIGNATURE_TTL_MS:
         return Invalid.STALE_SIGNATURE, None
     return None, f"{nonce}.{position}"
 

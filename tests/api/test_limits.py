@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from .api_harness import ADMIN_KEY, Api
 
 VIEWER = "viewer { isAdmin }"
@@ -78,3 +80,44 @@ def test_graphql_body_under_the_limit_is_answered(api: Api) -> None:
     )
     assert response.status_code == 200
     assert response.json()["data"]["viewer"]["isAdmin"] is True
+
+
+DAILY_RANKING = (
+    "{a}: topGigs(by: CLICKS, first: {first}, range: {{from: \"{start}\", to: \"{end}\"}}) "
+    "{{ edges {{ node {{ gigId daily {{ date clicks }} }} }} }}"
+)
+
+
+def days_to_today(days: int) -> dict[str, str]:
+    """A range of `days` whole UTC days ending today."""
+    today = datetime.now(UTC).date()
+    return {"start": str(today - timedelta(days=days - 1)), "end": str(today)}
+
+
+def test_costly_rankings_within_the_other_limits_are_refused_before_they_run(api: Api) -> None:
+    # 20 aliases x 100 gigs x a 398-day series: what froze the server for 21 s.
+    query = "{ " + " ".join(
+        DAILY_RANKING.format(a=f"r{n}", first=100, **days_to_today(398)) for n in range(20)
+    ) + " }"
+    body = api.post(query)
+    error = body["errors"][0]
+    assert error["message"].startswith("Query refused by the cost limit")
+    assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "limit": "cost"}
+    assert "data" not in body or body["data"] is None
+
+
+def test_the_cost_counts_variables_and_defaults(api: Api) -> None:
+    ranking = "topGigs(by: CLICKS, first: $n, range: $range) { edges { node { daily { date } } } }"
+    query = f"query($n: Int!, $range: DateRangeInput) {{ a: {ranking} b: {ranking} }}"
+    year, month = days_to_today(365), days_to_today(30)
+    refused = api.post(query, n=100, range={"from": year["start"], "to": year["end"]})
+    assert refused["errors"][0]["extensions"]["limit"] == "cost"
+    answered = api.post(query, n=50, range={"from": month["start"], "to": month["end"]})
+    assert "errors" not in answered, answered
+    assert "errors" not in api.post(query, n=50, range=None)  # 2 x 31 days x 50 gigs
+
+
+def test_the_dashboards_largest_page_is_answered(api: Api) -> None:
+    # A seller page of 10 gigs, each with a 400-day series (the dashboard's longest range).
+    query = "{ " + DAILY_RANKING.format(a="page", first=10, **days_to_today(400)) + " }"
+    assert "errors" not in api.post(query)

@@ -31,6 +31,8 @@ def signed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "GIGMETRICS_DATABASE_URL": f"sqlite:///{tmp / 's.db'}",
         "GIGMETRICS_ADMIN_KEY": ADMIN_KEY,
         "GIGMETRICS_SIGNING_KEYS": "k2:fedcba9876543210fedcba,k1:0123456789abcdef0123",
+        # The demo signs for anyone, so with signing on it runs only when asked for.
+        "GIGMETRICS_DEMO": "true",
     }
     log = (tmp / "server.log").open("wb")
     process = subprocess.Popen(

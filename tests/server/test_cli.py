@@ -156,8 +156,8 @@ def test_sign_listing_prints_one_token_per_tile_that_the_collector_accepts(
     ):
         event = Event("e-00000001", EventType.SERVED, gig, now, seller, "i-1", "p-1",
                       Surface.SEARCH, "logo design", position, sig=token)
-        assert check(keys, event).invalid is None
-        assert check(keys, event._replace(position=1)).invalid == "bad_signature"
+        assert check(keys, event, received=event.ts).invalid is None
+        assert check(keys, event._replace(position=1), received=event.ts).invalid == "bad_signature"
 
 
 def test_sign_page_prints_the_token_of_a_gig_page(
@@ -169,8 +169,8 @@ def test_sign_page_prints_the_token_of_a_gig_page(
     keys = SigningKeys.parse(KEYS)
     view = Event("e-00000001", EventType.VIEW, "g-1", int(time.time() * 1000), "alice",
                  pv="p-1", sig=token)
-    assert check(keys, view).invalid is None
-    assert check(keys, view._replace(seller="bob")).invalid == "bad_signature"
+    assert check(keys, view, received=view.ts).invalid is None
+    assert check(keys, view._replace(seller="bob"), received=view.ts).invalid == "bad_signature"
 
 
 def test_serve_refuses_bad_rate_limits_at_start(

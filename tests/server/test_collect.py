@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -212,6 +213,15 @@ def test_crawler_events_are_kept_but_not_counted(client: TestClient) -> None:
     )
     assert response.json()["accepted"] == 1
     assert stored_served(client) == 0
+
+
+def test_an_empty_batch_is_not_screened(client: TestClient, monkeypatch: Any) -> None:
+    looked_at: list[str] = []
+    monkeypatch.setattr("server.collect.is_crawler", lambda agent: looked_at.append(agent))
+    response = client.post("/collect", content=b'{"events": []}',
+                           headers={"content-type": "text/plain", "user-agent": "A" * 508})
+    assert response.json() == {"accepted": 0, "duplicates": 0, "rejected": []}
+    assert looked_at == []
 
 
 def test_automated_flag_from_the_snippet_is_kept_but_not_counted(client: TestClient) -> None:

@@ -3,6 +3,8 @@ pinned attributes."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,3 +66,35 @@ def test_demo_pages_can_be_turned_off(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path}/d.db", demo=False)
     with TestClient(create_app(settings)) as off:
         assert off.get("/demo/search").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/", "/demo/search", "/demo/gig/g-101", "/demo/seller/alice"])
+def test_demo_pages_cannot_be_framed_and_run_only_their_own_scripts(
+    client: TestClient, path: str
+) -> None:
+    response = client.get(path)
+    policy = response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "base-uri 'none'" in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    allowed = set(re.findall(r"'sha256-([^']+)'", policy))
+    for script in re.findall(r"<script>(.*?)</script>", response.text, re.S):
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert digest in allowed, "an inline script the policy would block"
+
+
+def test_every_kind_of_answer_says_nosniff(client: TestClient) -> None:
+    answers = [
+        client.get("/healthz"),
+        client.get("/sdk.js"),
+        client.get("/dashboard"),
+        client.post("/collect", content=b'{"events": []}', headers={"content-type": "text/plain"}),
+        client.post("/collect", content=b"not json", headers={"content-type": "text/plain"}),
+        client.post("/graphql", json={"query": "{ __typename }"}),
+        client.get("/no-such-page"),
+    ]
+    assert [a.headers.get("x-content-type-options") for a in answers] == ["nosniff"] * 7
+
+
+def test_the_dashboard_page_allows_no_base_and_no_form_posts(client: TestClient) -> None:
+    policy = client.get("/dashboard").headers["content-security-policy"]
+    assert "base-uri 'none'" in policy and "form-action 'none'" in policy

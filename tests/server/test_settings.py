@@ -106,3 +106,10 @@ def test_metrics_and_log_settings() -> None:
                         ("GIGMETRICS_LOG_FORMAT", "xml")]:
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({name: value})
+
+
+def test_the_demo_pages_are_off_with_signing_on_unless_asked_for() -> None:
+    signing = {"GIGMETRICS_SIGNING_KEYS": "k1:0123456789abcdef"}
+    assert Settings.from_env({}).demo is True
+    assert Settings.from_env(signing).demo is False
+    assert Settings.from_env({**signing, "GIGMETRICS_DEMO": "true"}).demo is True

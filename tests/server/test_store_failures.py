@@ -14,6 +14,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
+from server.errors import StoreUnavailable
+from server.health import StoreHealth
 from server.settings import Settings
 from server.stores.sqlite import SQLiteStore
 
@@ -96,3 +98,32 @@ def test_a_failing_read_is_store_unavailable_not_an_internal_error(client: TestC
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "STORE_UNAVAILABLE"
     assert "cannot read (disk I/O error): retry later" in error["message"]
+
+
+class _Failing:
+    """A store whose probe write fails while `full` (nothing else is called)."""
+
+    def __init__(self) -> None:
+        self.full = True
+
+    async def probe_write(self) -> None:
+        if self.full:
+            raise StoreUnavailable("the disk is full: retry later")
+
+    async def ping(self) -> bool:
+        return True
+
+
+async def test_a_small_write_that_works_does_not_make_a_store_ready_that_failed_a_larger_one(
+) -> None:
+    store = _Failing()
+    health = StoreHealth(store)  # type: ignore[arg-type]
+    health.write_failed(StoreUnavailable("the disk is full: retry later"), 50)
+    health.write_worked(1)  # a one-event beacon still fits
+    assert health.write_error is not None
+    assert "cannot write" in (await health.unready_reason() or "")  # the probe still fails
+    health.write_worked(50)
+    assert health.write_error is None
+    health.write_failed(StoreUnavailable("the disk is full: retry later"), 50)
+    store.full = False
+    assert await health.unready_reason() is None  # the probe is larger than any batch

@@ -24,6 +24,7 @@ from server.edge.events import (
     MAX_POSITION,
     SIG_PATTERN,
     TOKEN_PATTERN,
+    crawled,
     parse_batch,
 )
 from server.edge.events_fast import parse_body, parse_valid_body
@@ -375,3 +376,18 @@ def test_an_event_of_the_fast_path_is_an_event() -> None:
     assert type(event) is Event
     assert event == Event("evt-0001", event.type, "g-1", RECEIVED - SECOND, imp="i-1",
                           surface=event.surface)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bodies())
+def test_marking_a_parsed_batch_as_crawled_equals_parsing_it_as_a_crawlers(
+    written: tuple[bytes, bool],
+) -> None:
+    body, _ = written
+    try:
+        as_crawler = parse_body(body, received=RECEIVED, automated=True)
+    except BadBatch:
+        return
+    marked = crawled(parse_body(body, received=RECEIVED))
+    assert typed(marked) == typed(as_crawler)
+    assert marked == as_crawler

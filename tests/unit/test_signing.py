@@ -39,15 +39,15 @@ def listing(keys: SigningKeys = OLD, now: int = T) -> list[str]:
     return sign_listing(keys, "search", "logo design", tiles, now=now, nonce="nonce-1")
 
 
-def reason(keys: SigningKeys, event: Event) -> str | None:
-    return check(keys, event).invalid
+def reason(keys: SigningKeys, event: Event, received: int | None = None) -> str | None:
+    return check(keys, event, received=event.ts if received is None else received).invalid
 
 
 def test_every_tile_of_a_render_verifies_and_names_the_tile_it_spends() -> None:
     sigs = listing()
     assert len({s.split(".")[2] for s in sigs}) == 1  # one nonce per render
     assert [s.split(".")[3] for s in sigs] == ["1", "2", "3"]
-    checked = check(OLD, tile_event(sigs[1]))
+    checked = check(OLD, tile_event(sigs[1]), received=T + 1000)
     assert checked.invalid is None
     assert checked.render == "nonce-1.2"
     assert checked.trust == 2  # a signed seller may set the gig's owner
@@ -67,8 +67,8 @@ def test_load_more_continues_the_positions() -> None:
 
 def test_a_gig_page_token_verifies_a_view_only() -> None:
     sig = sign_page(OLD, "g-1", "alice", now=T)
-    assert check(OLD, page_event(sig)).invalid is None
-    assert check(OLD, page_event(sig)).render is not None
+    assert check(OLD, page_event(sig), received=T + 1000).invalid is None
+    assert check(OLD, page_event(sig), received=T + 1000).render is not None
     assert reason(OLD, tile_event(sig)) == "bad_signature"  # a page token is no tile's
     assert reason(OLD, page_event(listing()[1])) == "bad_signature"  # nor a tile's a page's
 
@@ -141,9 +141,19 @@ def test_a_token_is_fresh_for_its_ttl_and_a_little_before_its_issue() -> None:
     assert [reason(OLD, tile_event(sig, ts=ts)) for ts in stale] == ["stale_signature"] * 2
 
 
+def test_freshness_is_judged_by_when_the_server_got_the_event_not_by_its_own_time() -> None:
+    sig = listing(now=T)[1]
+    replayed_a_week_later = tile_event(sig, ts=T + 1000)
+    assert reason(OLD, replayed_a_week_later, received=T + 7 * 86_400_000) == "stale_signature"
+    assert reason(OLD, replayed_a_week_later, received=T + SIGNATURE_TTL_MS) is None
+    assert reason(OLD, replayed_a_week_later, received=T + SIGNATURE_TTL_MS + 1) == (
+        "stale_signature"
+    )
+
+
 def test_an_event_already_invalid_is_left_as_it_is() -> None:
     crawled = tile_event(listing()[1])._replace(invalid="crawler")
-    assert check(OLD, crawled) is crawled
+    assert check(OLD, crawled, received=T + 1000) is crawled
 
 
 def test_a_long_context_is_signed_as_the_snippet_sends_it() -> None:
