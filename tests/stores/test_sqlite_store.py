@@ -106,7 +106,7 @@ async def test_month_query_reads_the_rollup_key_not_events(sqlite_store: SQLiteS
         assert conn.execute("SELECT COUNT(*) FROM rollups").fetchone()[0] == 8
     finally:
         conn.close()
-    assert len(await sqlite_store.rollups(["g-1"], T0, T0 + 30 * 96 * B)) == 8
+    assert len(await rows(sqlite_store, start=T0, end=T0 + 30 * 96 * B)) == 8
 
 
 async def test_open_creates_the_file_but_never_folders(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from ..changes import ChangeNotifier
 from ..window_totals import WindowTotals
 from . import hourly
 from .connection import connect, unavailable
-from .ingest import ROLLUP_COLUMNS, chunks
+from .ingest import chunks
 from .writer import Writer
 from .writer_process import ProcessWriter
 
@@ -134,14 +134,6 @@ class SQLiteStore:
     ) -> IngestResult:
         """Queue for the writer; returns once the group this batch joined has committed."""
         return await self._writer.ingest(events, rejections)
-
-    async def rollups(self, gigs: Sequence[str], start: int, end: int) -> list[RollupRow]:
-        """Rows of these gigs with `start <= bucket < end`, read through the primary key."""
-        sql = (
-            f"SELECT {ROLLUP_COLUMNS} FROM rollups WHERE gig IN ({{marks}}) "
-            "AND bucket >= ? AND bucket < ?"
-        )
-        return await self._read(lambda c: _rows(c, sql, gigs, (start, end)))
 
     async def surface_totals(self, gigs: Sequence[str], start: int, end: int) -> list[RollupRow]:
         """Rows summed per (gig, surface) over the window, in SQL from the hourly rollups
@@ -497,17 +489,6 @@ class SQLiteStore:
                 conn.close()
             self._readers.clear()
             self._local = threading.local()
-
-
-def _rows(
-    conn: sqlite3.Connection, sql: str, gigs: Sequence[str], window: tuple[int, int]
-) -> list[RollupRow]:
-    rows: list[RollupRow] = []
-    for chunk in chunks(sorted(set(gigs))):
-        query = sql.format(marks=",".join("?" * len(chunk)))
-        for gig, bucket, surface, *counts in conn.execute(query, (*chunk, *window)):
-            rows.append(RollupRow(gig, bucket, Surface(surface), Counts(*counts)))
-    return rows
 
 
 def _now_ms() -> int:
