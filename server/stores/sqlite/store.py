@@ -94,15 +94,13 @@ class SQLiteStore:
                 f"e.g. sqlite:///{os.path.join(self.path, 'gigmetrics.db')}."
             )
         try:
-            await self._writer.start()
+            await self._writer.start()  # it creates or migrates the tables (`schema.py`)
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(
                 f"cannot open the SQLite database {where}: {exc}. Check that the file is a "
                 "gigmetrics database and that this user may read and write it and its folder."
             ) from exc
         self._open = True
-        await self._writer.call(_migrate)
-        await self._writer.call(hourly.create)
 
     async def close(self) -> None:
         """Finish every queued write and running read, then close all connections."""
@@ -522,14 +520,6 @@ def _api_key(row: tuple[Any, ...]) -> ApiKey:
         key_id, secret_hash, name, tuple(json.loads(sellers)), bool(can_write), created,
         revoked, expires, last_used,
     )
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring files made by earlier versions up to date (the tables exist by now)."""
-    have = {row[1] for row in conn.execute("PRAGMA table_info(api_keys)")}
-    for column in ("expires", "last_used"):
-        if column not in have:
-            conn.execute(f"ALTER TABLE api_keys ADD COLUMN {column} INTEGER")
 
 
 def _fetch(sql: str, params: Sequence[Any], conn: sqlite3.Connection) -> list[Any]:
