@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -34,8 +34,6 @@ from ..base import REJECTIONS_KEPT, IngestResult
 from .schema import SURFACE_CODES, SURFACES, TYPE_CODES
 
 Batch = tuple[Sequence[Event], Sequence[Rejection]]
-
-MAX_PARAMS = 500
 
 INSERT_REJECTION = "INSERT INTO rejections (received, idx, reason, raw) VALUES (?,?,?,?)"
 DROP_OLD_REJECTIONS = "DELETE FROM rejections WHERE id <= (SELECT max(id) FROM rejections) - ?"
@@ -274,8 +272,3 @@ def _values(insert: str, width: int, rows: int, conflict: str) -> str:
     row = "(" + ",".join("?" * width) + ")"
     return f"{insert} VALUES {','.join([row] * rows)} {conflict}"
 
-
-def chunks(values: list[str]) -> Iterator[list[str]]:
-    """`values` in slices short enough for one IN list."""
-    for i in range(0, len(values), MAX_PARAMS):
-        yield values[i : i + MAX_PARAMS]
