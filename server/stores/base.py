@@ -107,9 +107,6 @@ class Store(Protocol):
         at most the newest `REJECTIONS_KEPT` of them.
         """
 
-    async def rollups(self, gigs: Sequence[str], start: int, end: int) -> list[RollupRow]:
-        """Rollup rows of these gigs with `start <= bucket < end`."""
-
     async def surface_totals(self, gigs: Sequence[str], start: int, end: int) -> list[RollupRow]:
         """Rows summed per (gig, surface) over `start <= bucket < end`; `bucket` is `start`."""
 

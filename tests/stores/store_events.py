@@ -12,6 +12,7 @@ from server.stores import Store
 T0 = bucket_of(1_763_800_000_000)
 B = BUCKET_MS
 FAR = T0 + 10_000 * B
+FANOUT = 16
 
 _ids = itertools.count()
 
@@ -46,21 +47,40 @@ async def rows(
     store: Store, gigs: tuple[str, ...] = ("g-1",), start: int = 0, end: int = FAR
 ) -> dict[Row, tuple[int, ...]]:
     """Stored rollup rows as {(gig, bucket, surface): (served, viewable, clicks, views,
-    position_sum, position_count)}, leaving out rows that are all zero."""
+    position_sum, position_count)}, leaving out rows that are all zero.
+
+    Read through `span_totals` alone: a span with counts is cut into at most FANOUT smaller
+    ones, down to spans of one bucket (which read only the 15-minute rollups). One read per
+    span, each with few edges: the MongoDB leg sums each document's span by a `$switch`."""
     found: dict[Row, tuple[int, ...]] = {}
-    for row in await store.rollups(list(gigs), start, end):
-        c = row.counts
-        values = (c.served, c.viewable, c.clicks, c.views, c.position_sum, c.position_count)
-        if any(values):
+    spans = [(start, end)]
+    while spans:
+        lo, hi = spans.pop()
+        step = B
+        while hi - lo > FANOUT * step:
+            step *= FANOUT
+        # Inner edges on the bucket grid: a one-bucket span's start is its bucket.
+        edges = [lo, *range((lo // step + 1) * step, hi, step), hi]
+        busy: set[int] = set()
+        for row in await store.span_totals(list(gigs), edges):
+            c = row.counts
+            values = (c.served, c.viewable, c.clicks, c.views, c.position_sum, c.position_count)
+            if not any(values):
+                continue
+            if step > B:
+                busy.add(row.bucket)
+                continue
             assert (row.gig, row.bucket, row.surface) not in found, "one row per key"
             found[(row.gig, row.bucket, row.surface)] = values
+        ends = dict(itertools.pairwise(edges))
+        spans += [(at, ends[at]) for at in sorted(busy)]
     return found
 
 
 async def total(store: Store, gig: str = "g-1") -> Counts:
     """All of a gig's counters summed over every bucket and surface."""
     counts = Counts()
-    for row in await store.rollups([gig], 0, FAR):
+    for row in await store.surface_totals([gig], 0, FAR):
         counts.add(row.counts)
     return counts
 

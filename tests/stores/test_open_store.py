@@ -80,7 +80,7 @@ async def test_a_stalled_server_times_out_instead_of_hanging(
     )
     try:
         with pytest.raises(StoreUnavailable, match="could not read"):
-            await store.rollups(["g-1"], 0, 10)
+            await store.surface_totals(["g-1"], 0, 10)
     finally:
         wire_server.fail_point("off")
         await store.close()

@@ -16,7 +16,7 @@ import pytest
 from server.errors import StoreUnavailable
 from server.model import Counts, Event, Rejection, Surface
 from server.stores import IngestResult, SQLiteStore
-from server.stores.sqlite import store as sqlite_module
+from server.stores.sqlite import maintenance
 from server.stores.sqlite import writer as writer_module
 
 from .store_events import T0, B, click, rows, served, total, view
@@ -106,7 +106,7 @@ async def test_month_query_reads_the_rollup_key_not_events(sqlite_store: SQLiteS
         assert conn.execute("SELECT COUNT(*) FROM rollups").fetchone()[0] == 8
     finally:
         conn.close()
-    assert len(await sqlite_store.rollups(["g-1"], T0, T0 + 30 * 96 * B)) == 8
+    assert len(await rows(sqlite_store, start=T0, end=T0 + 30 * 96 * B)) == 8
 
 
 async def test_open_creates_the_file_but_never_folders(tmp_path: Path) -> None:
@@ -159,7 +159,7 @@ async def test_files_of_earlier_versions_get_the_key_columns(tmp_path: Path) -> 
 async def test_purge_walks_tables_in_chunks(
     sqlite_store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_module, "PURGE_CHUNK", 3)
+    monkeypatch.setattr(maintenance, "PURGE_CHUNK", 3)
     old = [served(f"i-{n}", ts=T0 + n) for n in range(10)]
     new = [served(f"i-new-{n}", ts=T0 + 4 * B + n) for n in range(7)]
     views = [view(f"p-{n}", ts=T0 + n * B) for n in range(8)]

@@ -180,8 +180,11 @@ async def test_rollups_window_is_half_open(store: Store) -> None:
         ("g-1", T0 + B, SEARCH): (2, 0, 0, 0, 0, 0),
         ("g-1", T0 + 2 * B, SEARCH): (1, 0, 0, 0, 0, 0),
     }
-    assert await store.rollups(["g-1"], T0 + B, T0 + B) == []
-    assert await store.rollups([], 0, T0 + 9 * B) == []
+    [whole] = await store.surface_totals(["g-1"], T0 + B, T0 + 3 * B)
+    assert (whole.bucket, whole.surface, whole.counts.served) == (T0 + B, SEARCH, 3)
+    assert await store.surface_totals(["g-1"], T0 + B, T0 + B) == []
+    assert await store.span_totals(["g-1"], [T0 + B, T0 + B]) == []
+    assert await store.span_totals([], [0, T0 + 9 * B]) == []
 
 
 async def test_span_totals_sum_each_span_gig_and_surface(store: Store) -> None:

@@ -175,12 +175,6 @@ class MongoStore:
                 self._client, db, events, rejections, self.timeout_s
             )
 
-    async def rollups(self, gigs: Sequence[str], start: int, end: int) -> list[RollupRow]:
-        """Rows of these gigs with `start <= bucket < end` (slots added up), through the
-        {gig, bucket} index."""
-        docs = await self._aggregate("rollups", mp.rollup_rows(gigs, start, end))
-        return [mp.grouped_row(doc) for doc in docs]
-
     async def surface_totals(self, gigs: Sequence[str], start: int, end: int) -> list[RollupRow]:
         """Rows summed per (gig, surface) over the window; `bucket` is `start`."""
         docs = await self._aggregate("rollups", mp.surface_totals(gigs, start, end))

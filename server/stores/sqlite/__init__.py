@@ -1,7 +1,9 @@
-"""The embedded store: one SQLite file. `store.py` reads and opens, `writer.py` is the one
-writer thread with group commit (`writer_process.py`: in a process of its own, for `serve`),
-`ingest.py` what a group writes. `SQLiteStore` is imported when first named, so the writer
-process (`writer_child.py`) starts without the read side."""
+"""The embedded store: one SQLite file. `store.py` opens it and hands each call on:
+`schema.py` the tables and their migrations, `reads.py` the read queries, `keys.py` API keys,
+`maintenance.py` purge and deletion; `writer.py` is the one writer thread with group commit
+(`writer_process.py`: in a process of its own, for `serve`), `ingest.py` what a group writes.
+`SQLiteStore` is imported when first named, so the writer process (`writer_child.py`) starts
+without the read side."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -29,90 +29,11 @@ from ...counting.rules import (
     page_view_key,
     plan,
 )
-from ...model import DAY_MS, Event, EventType, Invalid, Rejection, Surface, bucket_of
+from ...model import DAY_MS, Event, EventType, Rejection, bucket_of
 from ..base import REJECTIONS_KEPT, IngestResult
+from .schema import SURFACE_CODES, SURFACES, TYPE_CODES
 
 Batch = tuple[Sequence[Event], Sequence[Rejection]]
-
-MAX_PARAMS = 500
-
-# Raw events keep what dedupe, deletion and retention need: the id, the gig, the time, the
-# type (TYPE_CODES), the seller the event named, and why it is invalid traffic (NULL: counted).
-# What the event said about its impression or page load is kept, once per impression, in
-# `impressions` and `page_views`; a per-event copy of it was half of the file.
-# No index on time for purging: with random keys, each one would cost another page written
-# per event on this hot path. `SQLiteStore.purge` walks the keys in chunks instead.
-EVENTS_TABLE = """
-CREATE TABLE IF NOT EXISTS events (
-    id TEXT PRIMARY KEY, gig TEXT NOT NULL, ts INTEGER NOT NULL, type INTEGER NOT NULL,
-    seller TEXT, invalid TEXT
-) WITHOUT ROWID;
-"""
-# key is transitions.impression_key (imp + gig); bucket doubles as the purge time; surface is
-# a SURFACE_CODES number.
-IMPRESSIONS_TABLE = """
-CREATE TABLE IF NOT EXISTS impressions (
-    key TEXT PRIMARY KEY, bucket INTEGER NOT NULL, surface INTEGER NOT NULL,
-    viewable INTEGER NOT NULL, clicked INTEGER NOT NULL, position INTEGER,
-    surface_known INTEGER NOT NULL, context TEXT
-) WITHOUT ROWID;
-"""
-SCHEMA = EVENTS_TABLE + IMPRESSIONS_TABLE + """
-CREATE TABLE IF NOT EXISTS page_views (key TEXT PRIMARY KEY, bucket INTEGER NOT NULL)
-    WITHOUT ROWID;
--- This primary key is what bounds a query by days x 96 buckets x 5 surfaces, not by events.
-CREATE TABLE IF NOT EXISTS rollups (
-    gig TEXT NOT NULL, bucket INTEGER NOT NULL, surface TEXT NOT NULL,
-    served INTEGER NOT NULL, viewable INTEGER NOT NULL, clicks INTEGER NOT NULL,
-    views INTEGER NOT NULL, position_sum INTEGER NOT NULL, position_count INTEGER NOT NULL,
-    PRIMARY KEY (gig, bucket, surface)
-) WITHOUT ROWID;
--- Which searches and categories showed a gig: at most transitions.CONTEXTS_PER_DAY contexts
--- per gig and UTC day (context_days remembers which), the rest under context ''.
-CREATE TABLE IF NOT EXISTS context_rollups (
-    gig TEXT NOT NULL, bucket INTEGER NOT NULL, surface TEXT NOT NULL, context TEXT NOT NULL,
-    served INTEGER NOT NULL, viewable INTEGER NOT NULL, clicks INTEGER NOT NULL,
-    position_sum INTEGER NOT NULL, position_count INTEGER NOT NULL,
-    PRIMARY KEY (gig, bucket, surface, context)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS context_days (
-    gig TEXT NOT NULL, day INTEGER NOT NULL, context TEXT NOT NULL,
-    PRIMARY KEY (gig, day, context)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS gigs (gig TEXT PRIMARY KEY, seller TEXT, seller_ts INTEGER NOT NULL)
-    WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS gigs_seller ON gigs (seller);
--- Invalid traffic per gig, 15-minute bucket and reason (server/invalid.py): kept, never
--- counted, always shown.
-CREATE TABLE IF NOT EXISTS invalid_rollups (
-    gig TEXT NOT NULL, bucket INTEGER NOT NULL, reason TEXT NOT NULL, events INTEGER NOT NULL,
-    PRIMARY KEY (gig, bucket, reason)
-) WITHOUT ROWID;
--- Which impression (or page load) spent each signed tile (or page): `nonce.position`.
-CREATE TABLE IF NOT EXISTS renders (key TEXT PRIMARY KEY, holder TEXT NOT NULL,
-    ts INTEGER NOT NULL) WITHOUT ROWID;
--- Sellers named for a gig another seller owns: shown to the admin, never applied.
-CREATE TABLE IF NOT EXISTS gig_claims (
-    gig TEXT NOT NULL, seller TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
-    events INTEGER NOT NULL, PRIMARY KEY (gig, seller)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS api_keys (
-    key_id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
-    sellers TEXT NOT NULL, can_write INTEGER NOT NULL, created INTEGER NOT NULL, revoked INTEGER
-);
-CREATE TABLE IF NOT EXISTS write_probe (data BLOB);
-CREATE TABLE IF NOT EXISTS rejections (
-    id INTEGER PRIMARY KEY, received INTEGER NOT NULL, idx INTEGER NOT NULL,
-    reason TEXT NOT NULL, raw TEXT NOT NULL
-);
-"""
-
-# Small numbers on disk for the two enums stored once per event or impression.
-TYPE_CODES = {t: n for n, t in enumerate(EventType)}
-SURFACE_CODES = {s: n for n, s in enumerate(Surface)}
-SURFACES = list(Surface)
-# The version of the layout above; older files are migrated by `create_schema`.
-LAYOUT = 2
 
 INSERT_REJECTION = "INSERT INTO rejections (received, idx, reason, raw) VALUES (?,?,?,?)"
 DROP_OLD_REJECTIONS = "DELETE FROM rejections WHERE id <= (SELECT max(id) FROM rejections) - ?"
@@ -189,52 +110,6 @@ KEPT_CONTEXTS = (
     "SELECT json_group_array(json_array(gig, day, context)) FROM context_days "
     "WHERE gig IN ({marks}) AND day IN ({days})"
 )
-
-
-def create_schema(conn: sqlite3.Connection) -> None:
-    """Create missing tables, and bring files made by older versions up to this layout."""
-    conn.executescript(SCHEMA)
-    if conn.execute("PRAGMA user_version").fetchone()[0] >= LAYOUT:
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        _migrate(conn)
-        conn.execute(f"PRAGMA user_version = {LAYOUT}")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Layout 1 (and older) to 2: raw events keep only what they are kept for, and the
-    impressions' surface becomes a number. One transaction: all of it or none."""
-    impressions = {row[1]: row[2] for row in conn.execute("PRAGMA table_info(impressions)")}
-    if impressions["surface"] == "TEXT":  # a TEXT column would keep numbers as text
-        context = "context" if "context" in impressions else "NULL"
-        cases = " ".join(f"WHEN '{s.value}' THEN {n}" for s, n in SURFACE_CODES.items())
-        conn.execute("ALTER TABLE impressions RENAME TO impressions_layout_1")
-        conn.execute(IMPRESSIONS_TABLE.strip().rstrip(";"))
-        conn.execute(
-            "INSERT INTO impressions SELECT key, bucket, CASE surface {cases} END, viewable, "
-            f"clicked, position, surface_known, {context} FROM impressions_layout_1"
-            .replace("{cases}", cases)
-        )
-        conn.execute("DROP TABLE impressions_layout_1")
-    events = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
-    if "imp" in events:  # the wide layout: copy what is kept into the narrow one
-        invalid = "invalid" if "invalid" in events else "NULL"
-        types = " ".join(f"WHEN '{t.value}' THEN {n}" for t, n in TYPE_CODES.items())
-        conn.execute("ALTER TABLE events RENAME TO events_layout_1")
-        conn.execute(EVENTS_TABLE.strip().rstrip(";"))  # (executescript would commit)
-        conn.execute(
-            "INSERT INTO events (id, gig, ts, type, seller, invalid) "
-            f"SELECT id, gig, ts, CASE type {types} END, seller, "
-            f"COALESCE({invalid}, CASE WHEN automated THEN '{Invalid.DECLARED_AUTOMATION}' END) "
-            "FROM events_layout_1"
-        )
-        conn.execute("DROP TABLE events_layout_1")
 
 
 def ingest_group(conn: sqlite3.Connection, batches: Sequence[Batch]) -> list[IngestResult]:
@@ -397,8 +272,3 @@ def _values(insert: str, width: int, rows: int, conflict: str) -> str:
     row = "(" + ",".join("?" * width) + ")"
     return f"{insert} VALUES {','.join([row] * rows)} {conflict}"
 
-
-def chunks(values: list[str]) -> Iterator[list[str]]:
-    """`values` in slices short enough for one IN list."""
-    for i in range(0, len(values), MAX_PARAMS):
-        yield values[i : i + MAX_PARAMS]

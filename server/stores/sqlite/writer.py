@@ -21,6 +21,7 @@ from ...errors import StoreUnavailable
 from ...model import Event, Rejection
 from ...observability import STORE_GROUP_SIZE
 from ..base import IngestResult
+from . import schema
 from .connection import (
     MAX_JOBS_PER_COMMIT,
     WAL_CHECKPOINT_PAGES,
@@ -28,7 +29,7 @@ from .connection import (
     connect,
     unavailable,
 )
-from .ingest import create_schema, ingest_group
+from .ingest import ingest_group
 
 T = TypeVar("T")
 
@@ -109,7 +110,7 @@ class Writer:
             # larger checkpoints (each one fsyncs) write a page changed by many commits once.
             conn = connect(self.path, cache_mib=WRITER_CACHE_MIB)
             conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
-            create_schema(conn)
+            schema.create(conn)
         except Exception as exc:
             loop.call_soon_threadsafe(_settle, ready, None, exc)
             return

@@ -21,6 +21,7 @@ from typing import IO, Any
 import orjson
 
 from ...model import SURFACES, TYPES, Event, Rejection
+from . import schema
 from .connection import (
     MAX_JOBS_PER_COMMIT,
     WAL_CHECKPOINT_PAGES,
@@ -28,7 +29,7 @@ from .connection import (
     connect,
     unavailable,
 )
-from .ingest import create_schema, ingest_group
+from .ingest import ingest_group
 
 log = logging.getLogger("gigmetrics.sqlite")
 
@@ -55,7 +56,7 @@ def child_main(path: str) -> None:
     try:
         conn = connect(path, cache_mib=WRITER_CACHE_MIB)
         conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
-        create_schema(conn)
+        schema.create(conn)
     except Exception as exc:  # told to the parent, which refuses to open the store
         write_frame(answers, orjson.dumps(["failed", str(exc)]))
         return
