@@ -46,6 +46,10 @@ DOCUMENTED: tuple[tuple[str, str, str], ...] = (
     ("GIGMETRICS_SQLITE_WRITER", "process",
      "who counts and writes beacons on the embedded store: process (a writer process of its "
      "own, beside the event loop) or thread (inside the server process)"),
+    ("GIGMETRICS_SQLITE_SYNCHRONOUS", "full",
+     "how durable an acknowledged beacon is on the embedded store: full (fsynced at its group's "
+     "commit: survives a power cut) or normal (survives a crash of the server, not of the "
+     "machine; faster)"),
     ("GIGMETRICS_LOG_FORMAT", "plain", "one line per request: plain or json"),
     ("GIGMETRICS_LOG_LEVEL", "info",
      "debug, info (a line per request), warning, error or critical; --log-level sets it"),
@@ -84,6 +88,7 @@ class Settings:
     # The SQLite writer (stores/sqlite/writer_process.py). From the environment (`serve`):
     # "process"; an app built in code (tests, embedding) keeps it in its own process.
     sqlite_writer: str = "thread"
+    sqlite_synchronous: str = "full"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -115,6 +120,9 @@ class Settings:
             log_level=_choice(env, "GIGMETRICS_LOG_LEVEL", "info", LOG_LEVELS),
             sqlite_writer=_choice(
                 env, "GIGMETRICS_SQLITE_WRITER", "process", ("process", "thread")
+            ),
+            sqlite_synchronous=_choice(
+                env, "GIGMETRICS_SQLITE_SYNCHRONOUS", "full", ("full", "normal")
             ),
         )
 

@@ -34,13 +34,14 @@ def open_store(
     *,
     mongo_client_factory: ClientFactory | None = None,
     sqlite_writer: str = "thread",
+    sqlite_synchronous: str = "full",
 ) -> Store:
     """The store a database URL names, not yet opened: callers `await store.open()`.
 
     `sqlite:///relative/path.db` is relative to the working directory and
     `sqlite:////absolute/path.db` absolute; `mongodb://host/dbname` and `mongodb+srv://...`
-    use the database in the URL path (default `gigmetrics`). `sqlite_writer`: see
-    `SQLiteStore`.
+    use the database in the URL path (default `gigmetrics`). `sqlite_writer` and
+    `sqlite_synchronous`: see `SQLiteStore`.
     """
     if url.startswith(SQLITE_PREFIX):
         path = url[len(SQLITE_PREFIX) :]
@@ -50,7 +51,7 @@ def open_store(
             )
         from .sqlite import SQLiteStore
 
-        return SQLiteStore(path, writer=sqlite_writer)
+        return SQLiteStore(path, writer=sqlite_writer, synchronous=sqlite_synchronous)
     if url.startswith(("mongodb://", "mongodb+srv://")):
         from .mongo import MongoStore
 

@@ -113,3 +113,11 @@ def test_the_demo_pages_are_off_with_signing_on_unless_asked_for() -> None:
     assert Settings.from_env({}).demo is True
     assert Settings.from_env(signing).demo is False
     assert Settings.from_env({**signing, "GIGMETRICS_DEMO": "true"}).demo is True
+
+
+def test_the_embedded_store_fsyncs_acknowledged_beacons_unless_told_otherwise() -> None:
+    assert Settings.from_env({}).sqlite_synchronous == "full"
+    relaxed = Settings.from_env({"GIGMETRICS_SQLITE_SYNCHRONOUS": "normal"})
+    assert relaxed.sqlite_synchronous == "normal"
+    with pytest.raises(SettingsError, match="GIGMETRICS_SQLITE_SYNCHRONOUS"):
+        Settings.from_env({"GIGMETRICS_SQLITE_SYNCHRONOUS": "off"})

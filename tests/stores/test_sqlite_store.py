@@ -274,3 +274,70 @@ async def test_a_killed_writer_process_fails_its_batches_and_their_retries_count
         assert (await total(store)).served == 200 * 20
     finally:
         await store.close()
+
+
+def writer_processes() -> list[int]:
+    """Pids of this process's children that are SQLite writer processes."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = next(int(line.split()[1]) for line in status.splitlines()
+                    if line.startswith("PPid:"))
+        if ppid == os.getpid() and b"writer_child" in cmdline and "Z" not in status.split(
+            "State:", 1)[1][:4]:
+            found.append(int(entry.name))
+    return found
+
+
+async def test_batches_that_find_the_writer_process_gone_start_exactly_one(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "gm.db", writer="process")
+    await store.open()
+    try:
+        child = store._writer._child  # type: ignore[union-attr]
+        assert child is not None and writer_processes() == [child.process.pid]
+        os.kill(child.process.pid, signal.SIGKILL)
+        child.process.wait()
+        for _ in range(200):  # until the receiver has seen the pipe end
+            if child.lost:
+                break
+            await asyncio.sleep(0.01)
+        assert child.lost
+        batches = [[served(f"i-{n}-{k}") for k in range(5)] for n in range(16)]
+        await asyncio.gather(*(store.ingest(batch) for batch in batches))
+        assert len(writer_processes()) == 1
+        assert (await total(store)).served == 16 * 5
+    finally:
+        await store.close()
+    assert writer_processes() == []
+
+
+async def test_acknowledged_batches_are_fsynced_by_default(tmp_path: Path) -> None:
+    for writer in ("thread", "process"):
+        store = SQLiteStore(tmp_path / f"{writer}.db", writer=writer)
+        await store.open()
+        try:
+            level = await store._writer.call(
+                lambda conn: conn.execute("PRAGMA synchronous").fetchone()[0]
+            )
+            assert level == 2  # FULL
+            if writer == "process":
+                child = store._writer._child  # type: ignore[union-attr]
+                assert child.process.args[-1] == "full"
+        finally:
+            await store.close()
+    relaxed = SQLiteStore(tmp_path / "normal.db", synchronous="normal")
+    await relaxed.open()
+    try:
+        assert await relaxed._writer.call(
+            lambda conn: conn.execute("PRAGMA synchronous").fetchone()[0]
+        ) == 1  # NORMAL
+    finally:
+        await relaxed.close()

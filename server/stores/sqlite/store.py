@@ -40,15 +40,19 @@ PROBE_BYTES = 1024 * 1024
 class SQLiteStore:
     """gigmetrics in one SQLite file (the default store)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, writer: str = "thread") -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, writer: str = "thread", synchronous: str = "full"
+    ) -> None:
         """`writer`: "thread" (beside the event loop, sharing its GIL) or "process" (ingests
-        counted and written by a child process: `writer_process.py`, for `serve`)."""
+        counted and written by a child process: `writer_process.py`, for `serve`);
+        `synchronous`: "full" (an acknowledged batch is fsynced) or "normal" (see
+        `connection.SYNCHRONOUS`)."""
         self.path = os.fspath(path)
         self._notifier = ChangeNotifier()
         if writer not in WRITERS:
             raise ValueError(f"writer must be one of {', '.join(WRITERS)}, not {writer!r}")
         self._writer: Writer | ProcessWriter = WRITERS[writer](
-            self.path, on_commit=self._committed
+            self.path, on_commit=self._committed, synchronous=synchronous
         )
         self._totals = WindowTotals(now_ms())
         self._local = threading.local()

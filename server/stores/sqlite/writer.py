@@ -48,8 +48,14 @@ class _Job:
 class Writer:
     """Owns the only writing connection, on its own thread."""
 
-    def __init__(self, path: str, on_commit: Callable[[set[str]], None] | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        on_commit: Callable[[set[str]], None] | None = None,
+        synchronous: str = "full",
+    ) -> None:
         self.path = path
+        self.synchronous = synchronous
         # Told the gigs of every committed group that stored new events (live updates).
         self.on_commit = on_commit
         self.running = False
@@ -108,7 +114,7 @@ class Writer:
         try:
             # A big cache keeps the random-key B-tree pages of the hot tables in memory; fewer,
             # larger checkpoints (each one fsyncs) write a page changed by many commits once.
-            conn = connect(self.path, cache_mib=WRITER_CACHE_MIB)
+            conn = connect(self.path, cache_mib=WRITER_CACHE_MIB, synchronous=self.synchronous)
             conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             schema.create(conn)
         except Exception as exc:

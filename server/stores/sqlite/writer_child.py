@@ -49,12 +49,12 @@ def read_frame(pipe: IO[bytes]) -> Any:
     return orjson.loads(body)
 
 
-def child_main(path: str) -> None:
+def child_main(path: str, synchronous: str = "full") -> None:
     """The writer process: open, then group-commit batches until its input ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which stops us
     batches, answers = sys.stdin.buffer, sys.stdout.buffer
     try:
-        conn = connect(path, cache_mib=WRITER_CACHE_MIB)
+        conn = connect(path, cache_mib=WRITER_CACHE_MIB, synchronous=synchronous)
         conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         schema.create(conn)
     except Exception as exc:  # told to the parent, which refuses to open the store
@@ -146,4 +146,4 @@ def _event(row: list[Any]) -> Event:
 
 
 if __name__ == "__main__":
-    child_main(sys.argv[1])
+    child_main(*sys.argv[1:3])

@@ -59,16 +59,23 @@ STOP_TIMEOUT_S = 60
 class ProcessWriter:
     """`Writer`'s interface, with ingests written by a child process."""
 
-    def __init__(self, path: str, on_commit: Callable[[set[str]], None] | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        on_commit: Callable[[set[str]], None] | None = None,
+        synchronous: str = "full",
+    ) -> None:
         self.path = path
+        self.synchronous = synchronous
         self.on_commit = on_commit
         self.running = False
-        self._calls = Writer(path)
+        self._calls = Writer(path, synchronous=synchronous)
         self._jobs = itertools.count()
         # Batches sent and not answered yet: job -> (its loop, its future, the child it went to)
         self._waiting: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], _Child]] = {}
         self._lock = threading.Lock()  # guards _waiting and _child
         self._child: _Child | None = None
+        self._starting = threading.Lock()  # held while a child starts: one at a time
 
     async def start(self) -> None:
         """Start the child (it creates or migrates the tables), then the writer thread."""
@@ -96,7 +103,7 @@ class ProcessWriter:
             raise StoreUnavailable("the SQLite store is closed: call `await store.open()` first.")
         child = self._child
         if child is None or child.lost:  # (`_lost` clears it, at its pipe's end)
-            child = await self._start_child()
+            child = await self._live_child()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[IngestResult] = loop.create_future()
         job = next(self._jobs)
@@ -111,11 +118,24 @@ class ProcessWriter:
         ]))
         return await future
 
+    async def _live_child(self) -> _Child:
+        """The running child, started if there is none: one at a time, whatever the number of
+        batches that found it gone (each starting its own left one child per request in
+        flight, alive until the server stopped)."""
+        return await asyncio.to_thread(self._ensure_child)
+
+    def _ensure_child(self) -> _Child:
+        with self._starting:
+            child = self._child
+            if child is not None and not child.lost:
+                return child  # another batch started it while this one waited
+            child = _Child(self.path, self.synchronous, self._answered, self._lost)
+            with self._lock:
+                self._child = child
+            return child
+
     async def _start_child(self) -> _Child:
-        child = await asyncio.to_thread(_Child, self.path, self._answered, self._lost)
-        with self._lock:
-            self._child = child
-        return child
+        return await asyncio.to_thread(self._ensure_child)
 
     def _answered(self, answer: list[Any]) -> None:
         """An answer from the child (receiver thread): settle its batches."""
@@ -159,6 +179,7 @@ class _Child:
     def __init__(
         self,
         path: str,
+        synchronous: str,
         on_answer: Callable[[list[Any]], None],
         on_lost: Callable[[_Child], None],
     ) -> None:
@@ -167,7 +188,7 @@ class _Child:
             [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]
         )}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server.stores.sqlite.writer_child", path],
+            [sys.executable, "-m", "server.stores.sqlite.writer_child", path, synchronous],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
             start_new_session=False,
         )
