@@ -80,7 +80,7 @@ class Collector:
         except BadBatch as exc:
             return _error(400, str(exc), origin)
         except StoreUnavailable as exc:
-            response = _error(503, exc.advice(), origin)
+            response = _error(503, str(exc), origin)
             response.headers["retry-after"] = str(RETRY_AFTER_S)
             return response
         return _JsonResponse(200, orjson.dumps(receipt.as_json()), origin)

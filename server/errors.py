@@ -46,11 +46,9 @@ class TooManySubscriptions(GigmetricsError):
 class StoreUnavailable(GigmetricsError):
     """The store did not answer; the same request may work later."""
 
-    def advice(self) -> str:
-        """The message ending in what the client should do: retry later (said once)."""
-        message = str(self)
-        # Some stores already end their messages with it: a database-level SQLite error.
-        return message if RETRY_LATER in message else f"{message}: {RETRY_LATER}"
+    def __str__(self) -> str:
+        # Every answer it becomes (a 503, a GraphQL error) tells the client what to do.
+        return f"{super().__str__()}: {RETRY_LATER}"
 
 
 class CommandError(GigmetricsError):

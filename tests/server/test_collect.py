@@ -254,8 +254,7 @@ def test_cors_allows_configured_origin_and_never_cookies(database_url: str) -> N
     ("message", "said"),
     [
         ("disk on fire", "disk on fire: retry later"),
-        # A message that already says it is not told twice.
-        ("the SQLite store cannot write (disk I/O error): retry later",
+        ("the SQLite store cannot write (disk I/O error)",
          "the SQLite store cannot write (disk I/O error): retry later"),
     ],
 )

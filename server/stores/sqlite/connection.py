@@ -42,5 +42,5 @@ def unavailable(error: BaseException, doing: str = "write") -> StoreUnavailable 
     at fault, and the caller may retry later. Constraint and programming errors are bugs.
     """
     if isinstance(error, sqlite3.OperationalError) or type(error) is sqlite3.DatabaseError:
-        return StoreUnavailable(f"the SQLite store cannot {doing} ({error}): retry later")
+        return StoreUnavailable(f"the SQLite store cannot {doing} ({error})")
     return None

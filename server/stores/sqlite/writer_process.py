@@ -109,7 +109,7 @@ class ProcessWriter:
         job = next(self._jobs)
         with self._lock:
             if child.lost:  # it died since: `_lost` has failed its batches already
-                raise StoreUnavailable("the SQLite writer process stopped: retry later")
+                raise StoreUnavailable("the SQLite writer process stopped")
             self._waiting[job] = (loop, future, child)
         child.send(orjson.dumps([
             job,
@@ -161,7 +161,7 @@ class ProcessWriter:
 
     def _lost(self, child: _Child) -> None:
         """The child's pipe closed: fail every batch it had not answered."""
-        error = StoreUnavailable("the SQLite writer process stopped: retry later")
+        error = StoreUnavailable("the SQLite writer process stopped")
         with self._lock:
             child.lost = True
             if self._child is child:
