@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.edge.events import MAX_BODY_BYTES
 from server.errors import StoreUnavailable
-from server.model import bucket_of
+from server.model import BUCKET_MS, bucket_of
 from server.settings import Settings
 
 BROWSER_UA = (
@@ -46,7 +46,9 @@ def client(database_url: str) -> Iterator[TestClient]:
 
 def stored_served(client: TestClient, gig: str = "g-1") -> int:
     store = client.app.state.store  # type: ignore[attr-defined]
-    rows = client.portal.call(store.rollups, [gig], 0, now_ms() + 1)  # type: ignore[union-attr]
+    rows = client.portal.call(  # type: ignore[union-attr]
+        store.surface_totals, [gig], 0, now_ms() + BUCKET_MS
+    )
     return sum(row.counts.served for row in rows)
 
 
@@ -194,7 +196,7 @@ def test_client_clock_skew_is_corrected_with_sent_at(client: TestClient) -> None
     store = client.app.state.store  # type: ignore[attr-defined]
     # Stored at receive time - 5 s, not an hour ahead: it is in the current bucket.
     rows = client.portal.call(  # type: ignore[union-attr]
-        store.rollups, ["g-1"], bucket_of(now_ms() - 6000), now_ms() + 1
+        store.surface_totals, ["g-1"], bucket_of(now_ms() - 6000), now_ms() + BUCKET_MS
     )
     assert sum(r.counts.served for r in rows) == 1
 
