@@ -5,9 +5,11 @@ store), then runs uvicorn on the socket it bound.
 
 uvicorn closes a connection that idles between requests (`timeout_keep_alive`), but it waits
 forever for a request's first bytes, its headers and its body, and takes headers of any size.
-`DeadlineHttpToolsProtocol` closes a connection whose request is not read whole within
-`REQUEST_READ_TIMEOUT_S` of the connection being ready for it, and answers `431` to a request
-head over `MAX_HEAD_BYTES`. The collector and `/graphql` also bound their own body reads.
+`DeadlineHttpToolsProtocol` (with httptools, the `[fast]` extra) and `DeadlineH11Protocol`
+(without it) close a connection whose request is not read whole within
+`REQUEST_READ_TIMEOUT_S` of the connection being ready for it, and answer `431` to a request
+head over `MAX_HEAD_BYTES`, so every install is bounded alike. The collector and `/graphql`
+also bound their own body reads.
 """
 
 from __future__ import annotations
@@ -181,28 +183,29 @@ def uvicorn_options() -> dict[str, Any]:
         "timeout_keep_alive": KEEP_ALIVE_S,
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
     }
+    # By import path, so that `--workers N` can hand it to its worker processes.
     if importlib.util.find_spec("httptools") is not None:
-        # By import path, so that `--workers N` can hand it to its worker processes.
         options["http"] = f"{__name__}:DeadlineHttpToolsProtocol"
-    else:  # h11 bounds the head's size, not its time
-        options["http"] = "h11"
+    else:
+        options["http"] = f"{__name__}:DeadlineH11Protocol"
     return options
 
 
-_protocol: type | None = None
+_protocols: dict[str, type] = {}
 
 
 def __getattr__(name: str) -> Any:
-    # `DeadlineHttpToolsProtocol` is built on first use: uvicorn's httptools module imports
-    # httptools, which is optional.
-    global _protocol
-    if name != "DeadlineHttpToolsProtocol":
+    # The protocols are built on first use: uvicorn's httptools module imports httptools,
+    # which is optional.
+    makers = {"DeadlineHttpToolsProtocol": deadline_protocol, "DeadlineH11Protocol": h11_protocol}
+    if name not in makers:
         raise AttributeError(name)
-    if _protocol is None:
-        _protocol = deadline_protocol()
-        _protocol.__qualname__ = _protocol.__name__
-        _protocol.__module__ = __name__
-    return _protocol
+    if name not in _protocols:
+        protocol = makers[name]()
+        protocol.__qualname__ = protocol.__name__
+        protocol.__module__ = __name__
+        _protocols[name] = protocol
+    return _protocols[name]
 
 
 def deadline_protocol() -> type:
@@ -274,3 +277,56 @@ def deadline_protocol() -> type:
                 self.transport.close()
 
     return DeadlineHttpToolsProtocol
+
+
+def h11_protocol() -> type:
+    """uvicorn's h11 protocol with the same read deadline per request and head-size cap."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class DeadlineH11Protocol(H11Protocol):
+        _deadline: asyncio.TimerHandle | None = None
+        _head_bytes = 0
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._await_request()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._cancel_deadline()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            if self.conn.their_state is h11.IDLE:  # still reading a request's head
+                self._head_bytes += len(data)
+                if self._head_bytes > MAX_HEAD_BYTES:
+                    self.transport.write(_431 % (len(_431_MESSAGE), _431_MESSAGE))
+                    self.transport.close()
+                    return
+            super().data_received(data)
+            if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE):
+                self._cancel_deadline()  # the request is read whole
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+                self._head_bytes = 0
+                self._await_request()
+
+        def _await_request(self) -> None:
+            self._cancel_deadline()
+            self._deadline = self.loop.call_later(REQUEST_READ_TIMEOUT_S, self._too_slow)
+
+        def _cancel_deadline(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _too_slow(self) -> None:
+            self._deadline = None
+            if not self.transport.is_closing():
+                log.info("closed a connection whose request was not read within %.0f s",
+                         REQUEST_READ_TIMEOUT_S)
+                self.transport.close()
+
+    return DeadlineH11Protocol

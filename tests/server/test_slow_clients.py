@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 import threading
 import time
@@ -19,13 +20,23 @@ from server.settings import Settings
 from .conftest import free_port
 
 
-@pytest.fixture
-def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
-    """The app in uvicorn with `gigmetrics serve`'s protocol, a 1-second read deadline."""
+@pytest.fixture(params=["httptools", "h11"])
+def live(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[int]:
+    """The app in uvicorn with `gigmetrics serve`'s protocol, a 1-second read deadline: the
+    one it picks with httptools installed, and the one it picks without."""
     monkeypatch.setattr(serving, "REQUEST_READ_TIMEOUT_S", 1.0)
+    if request.param == "h11":
+        real_find_spec = importlib.util.find_spec
+        monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None
+                            if name == "httptools" else real_find_spec(name, *a))
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/s.db", demo=False))
     port = free_port()
     options = {**serving.uvicorn_options(), "loop": "asyncio"}
+    assert options["http"].endswith(
+        "DeadlineH11Protocol" if request.param == "h11" else "DeadlineHttpToolsProtocol"
+    )
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning", **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
