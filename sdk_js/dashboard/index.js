@@ -101,7 +101,7 @@ function keyMessage(apiMessage) {
   if (/not known/.test(apiMessage)) {
     return "This server does not know that key. Check that you pasted all of it. The admin key "
       + "is the server's GIGMETRICS_ADMIN_KEY (scripts/serve uses demo-admin-key); a partner "
-      + "key is the secret `gigmetrics keys create` printed.";
+      + "key is the secret that \"gigmetrics keys create\" printed.";
   }
   if (/required|not a Bearer/.test(apiMessage)) return "Type an API key to sign in.";
   const text = apiMessage.replace(/^the API key/, "The key");
@@ -239,6 +239,9 @@ function syncControls() {
     const { from, to } = rangeOf(state, Date.now(), tz());
     set("from", from);
     set("to", to);
+    const today = localDate(Date.now(), tz()); // the pickers offer no day still to come
+    document.getElementById("from").max = today;
+    document.getElementById("to").max = today;
   }
 }
 
