@@ -150,7 +150,7 @@ async function load(quiet = false) {
       : await Promise.all([
         ask(key, SELLER, { seller: state.seller, range, tz: tz(), by: sortOrder(),
                            first: PAGE, after: cursors[cursors.length - 1] }),
-        sellerInvalid(state.seller, range)]);
+        sellerInvalidKept(state.seller, range, quiet)]);
     if (toHash(asked) !== toHash(state)) return; // the view changed while this was asked
     data = { ...result, invalid, range, asked, today: localDate(Date.now(), tz()),
              at: new Date() };
@@ -173,6 +173,22 @@ async function load(quiet = false) {
       load(true);
     }
   }
+}
+
+// A seller's invalid traffic takes a page of gigs per 100: the 5-second refresh reuses it for
+// a minute (a gig's view, one query, is always fresh).
+const INVALID_REUSE_MS = 60_000;
+let invalidKept = null; // { view, at, value }
+
+async function sellerInvalidKept(seller, range, quiet) {
+  const view = JSON.stringify([seller, range, tz()]);
+  if (quiet && invalidKept && invalidKept.view === view
+      && Date.now() - invalidKept.at < INVALID_REUSE_MS) {
+    return invalidKept.value;
+  }
+  const value = await sellerInvalid(seller, range);
+  invalidKept = { view, at: Date.now(), value };
+  return value;
 }
 
 /** A seller's invalid traffic: its gigs' lists, summed (at most INVALID_MAX_PAGES pages). */
