@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from . import __version__
-from .errors import CommandError
+from .errors import CommandError, StoreUnavailable
 from .settings import Settings
 from .stores import SQLiteStore, open_store
 
@@ -131,8 +131,28 @@ def _listen(host: str, port: int, what: str) -> socket.socket:
 
 async def _check_store(settings: Settings) -> None:
     store = open_store(settings.database_url)
-    await store.open()
+    try:
+        await store.open()
+    except StoreUnavailable as exc:
+        if isinstance(store, SQLiteStore) or exc.__cause__ is None:
+            raise
+        raise CommandError(mongo_hint(settings.database_url, exc.__cause__)) from None
     await store.close()
+
+
+def mongo_hint(url: str, error: BaseException) -> str:
+    """Why MongoDB could not be opened, the remedy first and the driver's reason cut short:
+    PyMongo's message ends in a topology dump nobody needs to read at start-up."""
+    reason = str(error)
+    for cut in (", Timeout:", " Topology Description:", ", full error:"):
+        reason = reason.split(cut, 1)[0]
+    if len(reason) > 240:
+        reason = reason[:239] + "\N{HORIZONTAL ELLIPSIS}"
+    return (
+        f"cannot open {describe_store(url)}. Check that it is running and reachable from here, "
+        "and that it is a replica set (transactions need one; a single node is enough). To try "
+        "one locally, see \"MongoDB\" in the README. The driver said: " + reason
+    )
 
 
 def _banner(host: str, port: int, workers: int, settings: Settings) -> str:
@@ -140,11 +160,30 @@ def _banner(host: str, port: int, workers: int, settings: Settings) -> str:
         "http://{}:{}/metrics".format(*(settings.metrics_address or ("", 0)))
     )
     processes = f"; {workers} workers" if workers > 1 else ""
+    graphiql = "/graphql" if settings.graphiql else "off"
     return (
         f"gigmetrics {__version__} on http://{host}:{port}/  "
-        f"(store: {describe_store(settings.database_url)}{processes}; GraphiQL: /graphql; "
-        f"snippet: /sdk.js; metrics: {metrics})"
+        f"(store: {describe_store(settings.database_url)}{processes}; dashboard: /dashboard; "
+        f"GraphiQL: {graphiql}; snippet: /sdk.js; metrics: {metrics})\n"
+        f"  {_trust_line(settings)}"
     )
+
+
+def _trust_line(settings: Settings) -> str:
+    """What the banner says about signing and the demo pages, which depend on it."""
+    if settings.signing_keys is None:
+        signing = "signing: off (every valid beacon counts; see \"Signed listings\" in the README)"
+    else:
+        signing = (f"signing: on (key {settings.signing_keys.keys[0][0]} signs; events from "
+                   "unsigned listings are kept as invalid traffic, never counted)")
+    if settings.demo:
+        demo = "demo pages: on (/)"
+    elif settings.signing_keys is not None:
+        demo = ("demo pages: off, because signing is on (they would sign tiles for anyone; "
+                "GIGMETRICS_DEMO=true serves them anyway)")
+    else:
+        demo = "demo pages: off (GIGMETRICS_DEMO=false)"
+    return f"{signing}; {demo}"
 
 
 def describe_store(url: str) -> str:

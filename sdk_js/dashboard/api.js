@@ -63,5 +63,19 @@ export const SELLER = `query Seller($seller: ID!, $range: DateRangeInput, $tz: S
 }`;
 
 export const GIG = `query Gig($gig: ID!, $range: DateRangeInput, $tz: String) {
-  gigMetrics(gigId: $gig, range: $range, timeZone: $tz) { gigId ${REPORT} }
+  gigMetrics(gigId: $gig, range: $range, timeZone: $tz) {
+    gigId ${REPORT}
+    invalidTraffic { reason kind events }
+  }
+}`;
+
+// A seller's invalid traffic is its gigs' (the API keeps it per gig): asked page by page.
+export const INVALID_PAGE = 100;
+export const SELLER_INVALID = `query SellerInvalid($seller: ID!, $range: DateRangeInput,
+    $tz: String, $after: String) {
+  topGigs(by: SERVED_IMPRESSIONS, sellerId: $seller, first: ${INVALID_PAGE}, after: $after,
+          range: $range, timeZone: $tz) {
+    pageInfo { hasNextPage endCursor }
+    edges { node { gigId invalidTraffic { reason kind events } } }
+  }
 }`;

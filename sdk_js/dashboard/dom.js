@@ -46,15 +46,31 @@ export function download(name, text) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-/** A data table: `columns` of {label, cell(row) -> Node|string, num, header?}; `caption`. */
+/** A data table: `columns` of {label, cell(row) -> Node|string, num?, wrap?, header?};
+ *  `caption`. It scrolls sideways in its own box when narrower than its columns. */
 export function table(caption, columns, rows, attrs = {}) {
-  return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
+  const wrap = h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
     h("table", attrs,
       h("caption", { class: "sr-only" }, caption),
       h("thead", {}, h("tr", {}, columns.map((c) =>
-        h("th", { scope: "col", class: c.num ? "num" : null, "aria-sort": c.sort || null },
+        h("th", { scope: "col", class: cellClass(c), "aria-sort": c.sort || null },
           c.header || c.label)))),
       h("tbody", {}, rows.map((row) => h("tr", {}, columns.map((c, i) =>
-        h(i === 0 ? "th" : "td", { scope: i === 0 ? "row" : null, class: c.num ? "num" : null },
+        h(i === 0 ? "th" : "td", { scope: i === 0 ? "row" : null, class: cellClass(c) },
           c.cell(row))))))));
+  const hint = h("p", { class: "scroll-hint", hidden: true }, "More columns: scroll sideways →");
+  // Which edges have more beyond them, as classes the stylesheet fades; and the hint.
+  const edges = () => {
+    const more = wrap.scrollWidth - wrap.clientWidth;
+    wrap.classList.toggle("more-right", more > 1 && wrap.scrollLeft < more - 1);
+    wrap.classList.toggle("more-left", more > 1 && wrap.scrollLeft > 1);
+    hint.hidden = !(more > 1);
+  };
+  wrap.addEventListener("scroll", edges, { passive: true });
+  new ResizeObserver(edges).observe(wrap);
+  return h("div", { class: "table-box" }, hint, wrap);
+}
+
+function cellClass(column) {
+  return [column.num && "num", column.wrap && "wrap"].filter(Boolean).join(" ") || null;
 }

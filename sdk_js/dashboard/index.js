@@ -1,22 +1,24 @@
 // The gigmetrics dashboard at GET /dashboard: a client of the public GraphQL API and nothing
 // else. The key lives in this tab's sessionStorage (never a cookie); what is shown lives in
 // the URL hash, so a reload or a shared link opens the same view.
-import { ApiError, ask, GIG, SELLER, VIEWER } from "./api.js";
+import { ApiError, ask, GIG, SELLER, SELLER_INVALID, VIEWER } from "./api.js";
 import { dailyChart } from "./chart.js";
 import { watchGig } from "./live.js";
 import { download, h, sparkline, table } from "./dom.js";
+import { KINDS, reasonInfo, sumInvalid } from "./invalid.js";
 import {
-  change, csvName, DEFAULT_RANGE, METRICS, metricRows, parseHash, rangeOf, rangeProblem,
-  RANGES, show, toCsv, toHash,
+  canonicalZone, change, csvName, DEFAULT_RANGE, localDate, METRICS, metricRows, parseHash,
+  rangeOf, rangeProblem, RANGES, RENAMED_ZONES, show, toCsv, toHash,
 } from "./logic.js";
 import "./dashboard.css";
 
 const KEY_STORAGE = "gigmetrics.apiKey";
 const REFRESH_MS = 5000;
 const PAGE = 10;
-const BROWSER_TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-const MODERN_ZONES = ["Asia/Kolkata", "Asia/Kathmandu", "Asia/Ho_Chi_Minh", "Asia/Yangon",
-  "Europe/Kyiv", "America/Nuuk", "Pacific/Kanton", "Atlantic/Faroe"];
+// Browsers report some zones by an old name (Chromium: "Asia/Calcutta"): shown by today's.
+const BROWSER_TZ = canonicalZone(Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC");
+// How many of a seller's gigs the invalid-traffic panel sums at most (pages of 100).
+const INVALID_MAX_PAGES = 20;
 const SURFACES = { SEARCH: "Search", CATEGORY: "Category", HOMEPAGE: "Homepage",
                    USER_PAGE: "Seller profile", OTHER: "Other" };
 
@@ -31,8 +33,10 @@ let timer = null;
 let loading = 0;
 let live = null; // the open subscription of a gig's view (polling pauses while it is open)
 let changedWhileLoading = false;
+let rangeError = null; // what is wrong with the custom days typed; stays until they change
+let apiError = null; // why the last update failed; cleared by the next one that works
 
-const tz = () => state.tz || BROWSER_TZ;
+const tz = () => canonicalZone(state.tz || BROWSER_TZ);
 const sortOrder = () => state.sort || "SERVED_IMPRESSIONS";
 
 // -- flow ----------------------------------------------------------------------------------
@@ -42,7 +46,7 @@ async function start() {
   try {
     viewer = await ask(key, VIEWER);
   } catch (error) {
-    return error.code === "UNAUTHENTICATED" ? signOut(error.message) : fatal(error);
+    return error.code === "UNAUTHENTICATED" ? signOut(keyMessage(error.message)) : fatal(error);
   }
   if (!state.seller || !viewer.sellers.includes(state.seller)) {
     state.seller = viewer.sellers[0];
@@ -92,6 +96,18 @@ function signIn(message) {
   document.getElementById("key").focus();
 }
 
+// The API's words are for API clients ("send it as the HTTP header…"): say it for a person.
+function keyMessage(apiMessage) {
+  if (/not known/.test(apiMessage)) {
+    return "This server does not know that key. Check that you pasted all of it. The admin key "
+      + "is the server's GIGMETRICS_ADMIN_KEY (scripts/serve uses demo-admin-key); a partner "
+      + "key is the secret that \"gigmetrics keys create\" printed.";
+  }
+  if (/required|not a Bearer/.test(apiMessage)) return "Type an API key to sign in.";
+  const text = apiMessage.replace(/^the API key/, "The key");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 function signOut(message) {
   sessionStorage.removeItem(KEY_STORAGE);
   key = null;
@@ -128,21 +144,27 @@ async function load(quiet = false) {
   loading += 1;
   setStatus(quiet ? null : "Loading…");
   try {
-    const result = state.gig
-      ? await ask(key, GIG, { gig: state.gig, range, tz: tz() })
-      : await ask(key, SELLER, { seller: state.seller, range, tz: tz(), by: sortOrder(),
-                                 first: PAGE, after: cursors[cursors.length - 1] });
+    const [result, invalid] = state.gig
+      ? await ask(key, GIG, { gig: state.gig, range, tz: tz() }).then((r) =>
+        [r, { ...sumInvalid([r.gigMetrics.invalidTraffic]), gigs: 1, complete: true }])
+      : await Promise.all([
+        ask(key, SELLER, { seller: state.seller, range, tz: tz(), by: sortOrder(),
+                           first: PAGE, after: cursors[cursors.length - 1] }),
+        sellerInvalidKept(state.seller, range, quiet)]);
     if (toHash(asked) !== toHash(state)) return; // the view changed while this was asked
-    data = { ...result, range, asked };
-    setError(null);
+    data = { ...result, invalid, range, asked, today: localDate(Date.now(), tz()),
+             at: new Date() };
+    apiError = null;
+    showErrors();
     render();
     syncLive();
     setStatus(`Updated ${new Date().toLocaleTimeString()} · ${live?.open ? "live"
       : `refreshes every ${REFRESH_MS / 1000} s`}`);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    if (error.code === "UNAUTHENTICATED") return signOut(error.message);
-    setError(error.network ? error.message : `${error.message}`);
+    if (error.code === "UNAUTHENTICATED") return signOut(keyMessage(error.message));
+    apiError = error.network ? error.message : `The server could not answer this view: ${error.message}`;
+    showErrors();
     setStatus(error.network ? "Not updated: the server does not answer" : "Not updated");
   } finally {
     loading -= 1;
@@ -153,14 +175,45 @@ async function load(quiet = false) {
   }
 }
 
+// A seller's invalid traffic takes a page of gigs per 100: the 5-second refresh reuses it for
+// a minute (a gig's view, one query, is always fresh).
+const INVALID_REUSE_MS = 60_000;
+let invalidKept = null; // { view, at, value }
+
+async function sellerInvalidKept(seller, range, quiet) {
+  const view = JSON.stringify([seller, range, tz()]);
+  if (quiet && invalidKept && invalidKept.view === view
+      && Date.now() - invalidKept.at < INVALID_REUSE_MS) {
+    return invalidKept.value;
+  }
+  const value = await sellerInvalid(seller, range);
+  invalidKept = { view, at: Date.now(), value };
+  return value;
+}
+
+/** A seller's invalid traffic: its gigs' lists, summed (at most INVALID_MAX_PAGES pages). */
+async function sellerInvalid(seller, range) {
+  const lists = [];
+  let after = null;
+  for (let page = 0; page < INVALID_MAX_PAGES; page += 1) {
+    const { topGigs } = await ask(key, SELLER_INVALID, { seller, range, tz: tz(), after });
+    lists.push(...topGigs.edges.map((e) => e.node.invalidTraffic));
+    if (!topGigs.pageInfo.hasNextPage) {
+      return { ...sumInvalid(lists), gigs: lists.length, complete: true };
+    }
+    after = topGigs.pageInfo.endCursor;
+  }
+  return { ...sumInvalid(lists), gigs: lists.length, complete: false };
+}
+
 // -- the page --------------------------------------------------------------------------------
 
 function shell() {
   destroyCharts();
-  // Browsers list ICU's names, some of them old ("Asia/Calcutta"): add today's spellings.
+  // Browsers list ICU's names, some of them old ("Asia/Calcutta"): listed by today's.
   const known = Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : [];
   const zones = [...new Set([BROWSER_TZ, "UTC",
-    ...[...known, ...MODERN_ZONES].sort()])];
+    ...[...known.map(canonicalZone), ...Object.values(RENAMED_ZONES)].sort()])];
   app.replaceChildren(
     h("header", { class: "top" },
       h("a", { href: "/dashboard", class: "brand" }, "gigmetrics"),
@@ -202,10 +255,14 @@ function syncControls() {
     const { from, to } = rangeOf(state, Date.now(), tz());
     set("from", from);
     set("to", to);
+    const today = localDate(Date.now(), tz()); // the pickers offer no day still to come
+    document.getElementById("from").max = today;
+    document.getElementById("to").max = today;
   }
 }
 
 function pickRange(value) {
+  rangeError = null;
   if (value !== "custom") return go({ range: value === String(DEFAULT_RANGE) ? null : value, from: null, to: null });
   const { from, to } = rangeOf(state, Date.now(), tz());
   go({ range: "custom", from, to });
@@ -214,9 +271,9 @@ function pickRange(value) {
 function customRange() {
   const from = document.getElementById("from").value;
   const to = document.getElementById("to").value;
-  const problem = rangeProblem(from, to);
-  if (problem) return setError(problem);
-  go({ range: "custom", from, to });
+  rangeError = rangeProblem(from, to, localDate(Date.now(), tz()));
+  showErrors();
+  if (!rangeError) go({ range: "custom", from, to });
 }
 
 function setStatus(text) {
@@ -224,11 +281,22 @@ function setStatus(text) {
   if (el && text !== null) el.textContent = text;
 }
 
-function setError(text) {
+// The custom days' problem and the last update's failure are kept apart, so a refresh that
+// works does not wipe what is wrong with the days typed. Numbers from before a failure are
+// marked as such.
+function showErrors() {
   const el = document.getElementById("error");
   if (!el) return;
+  const text = [rangeError && `${rangeError} The numbers below are still for ${shownRange()}.`,
+    apiError && data && `${apiError} The numbers below are from ${data.at.toLocaleTimeString()}.`,
+    apiError && !data && apiError].filter(Boolean).join(" ");
   el.hidden = !text;
-  el.textContent = text || "";
+  el.textContent = text;
+  document.getElementById("report")?.classList.toggle("stale", Boolean(apiError && data));
+}
+
+function shownRange() {
+  return data ? `${data.range.from} to ${data.range.to}` : "the days picked before";
 }
 
 function destroyCharts() {
@@ -252,7 +320,9 @@ function render() {
   const subject = gig || data.sellerMetrics;
   const days = subject.daily.length;
   const title = gig ? `Gig ${gig.gigId}` : `Seller ${subject.sellerId}`;
-  const period = `${data.range.from} to ${data.range.to} (${days} days, ${subject.window.timeZone})`;
+  const partial = data.range.to === data.today;
+  const period = `${data.range.from} to ${data.range.to} (${days} days in `
+    + `${canonicalZone(subject.window.timeZone)}${partial ? "; today is not over" : ""})`;
   const sections = [
     h("nav", { class: "crumbs", "aria-label": "Breadcrumb" },
       gig ? [h("a", { href: toHash({ ...state, gig: null }), "data-focus": "back",
@@ -262,9 +332,16 @@ function render() {
     h("p", { class: "period" }, period),
     subject.servedImpressions === 0 && subject.views === 0 ? emptyRange(gig) : null,
     cards(subject),
+    h("p", { class: "help note", id: "range-note" },
+      partial ? `Today is not over: its numbers so far are in the totals and marked in the charts, `
+        + `so changes against the ${days} whole days before run low until the day ends. ` : "",
+      "Days here are whole local days. The API without a range (GraphiQL's first query) "
+        + "covers the rolling last 30 × 24 hours instead, which touches 31 days, so its totals "
+        + "differ a little; ask it with range and timeZone for these numbers."),
     chartsSection(subject, title),
     surfacesSection(subject, title),
     contextsSection(subject, title),
+    invalidSection(data.invalid, gig),
     gig ? null : gigsSection(data.topGigs, title),
   ];
   const report2 = document.getElementById("report");
@@ -277,13 +354,52 @@ function render() {
     charts = [dailyChart(document.getElementById("chart-impressions"), "impressions"),
               dailyChart(document.getElementById("chart-clicks"), "clicks")];
   }
-  charts.forEach((c) => c.update(subject.daily));
+  charts.forEach((c) => c.update(subject.daily, partial ? data.today : null));
+  document.getElementById("report").classList.toggle("stale", false);
   const dailyTable = document.getElementById("daily-table");
   if (dailyTable) dailyTable.replaceChildren(dailyRows(subject));
   if (focused) {
     const again = app.querySelector(`[data-focus="${CSS.escape(focused)}"]`);
     if (again) again.focus();
   }
+}
+
+function invalidSection(invalid, gig) {
+  const whose = gig ? "this gig" : "this seller's gigs";
+  const head = h("div", { class: "section-head" },
+    h("h2", { id: "invalid-h" }, "Invalid traffic (kept, never counted)"),
+    invalid.rows.length ? csvButton("invalid", () => {
+      const rows = data.invalid.rows.map((r) => [r.reason, r.kind, r.events]);
+      return [csvName([currentTitle(), "invalid", data.range.from, data.range.to]),
+        toCsv(["reason", "kind", "events"], rows)];
+    }) : null);
+  const why = h("p", { class: "help" }, "Events from crawlers, automated browsers and the like "
+    + "are stored but left out of every number above. The page that sent them is told they "
+    + "were accepted (a bot is not told it was caught), so this is where you see them.");
+  if (!invalid.rows.length) {
+    return h("section", { id: "invalid", "aria-labelledby": "invalid-h" }, head,
+      h("p", { class: "invalid-none" }, `No invalid traffic for ${whose} in this range.`), why);
+  }
+  const kinds = Object.entries(invalid.byKind).filter(([, n]) => n > 0);
+  return h("section", { id: "invalid", "aria-labelledby": "invalid-h" }, head,
+    h("p", { class: "invalid-total" },
+      h("strong", { "data-total": invalid.total }, `${invalid.total.toLocaleString("en-US")} events`),
+      ` of ${whose} were not counted: `,
+      kinds.map(([kind, n], i) => [i ? ", " : "",
+        h("abbr", { title: KINDS[kind] }, kind), ` ${n.toLocaleString("en-US")}`]),
+      invalid.complete ? "." : ` (the first ${invalid.gigs.toLocaleString("en-US")} gigs only).`),
+    h("ul", { id: "invalid-list", class: "invalid-list", "aria-label": "Invalid traffic by reason" },
+      invalid.rows.map((r) => {
+        const info = reasonInfo(r.reason);
+        return h("li", { "data-reason": r.reason, "data-kind": r.kind, "data-events": r.events },
+          h("p", { class: "invalid-head" },
+            h("strong", {}, info.label), " ", h("code", {}, r.reason), " · ",
+            h("abbr", { title: KINDS[r.kind] || "" }, r.kind),
+            h("span", { class: "invalid-events" }, `${r.events.toLocaleString("en-US")} events`)),
+          h("p", {}, h("span", { class: "sr-only" }, "What it means: "), info.means),
+          h("p", { class: "todo" }, h("span", { class: "todo-label" }, "What to do: "), info.todo));
+      })),
+    why);
 }
 
 function cards(subject) {

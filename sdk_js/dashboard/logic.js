@@ -54,14 +54,40 @@ export function rangeOf(state, now, tz) {
   return { from: addDays(today, 1 - days), to: today };
 }
 
-/** Why a custom range cannot be asked, or null when it can. */
-export function rangeProblem(from, to, maxDays = 400) {
+/** Why a custom range cannot be asked, or null when it can; `today` is the zone's today. */
+export function rangeProblem(from, to, today = null, maxDays = 400) {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(from || "") || !/^\d{4}-\d{2}-\d{2}$/.test(to || "")) {
     return "Pick both a first and a last day.";
   }
   if (from > to) return "The first day is after the last day: swap them.";
-  if (dayCount(from, to) > maxDays) return `Pick at most ${maxDays} days.`;
+  if (today && to > today) {
+    return `The last day, ${to}, has not happened yet: pick today (${today}) or an earlier day.`;
+  }
+  if (dayCount(from, to) > maxDays) {
+    return `That is ${dayCount(from, to)} days: pick at most ${maxDays} (the days this server keeps).`;
+  }
   return null;
+}
+
+// Zones that browsers still report by an old name (ICU keeps them), and today's names.
+export const RENAMED_ZONES = {
+  "Asia/Calcutta": "Asia/Kolkata", "Asia/Katmandu": "Asia/Kathmandu",
+  "Asia/Saigon": "Asia/Ho_Chi_Minh", "Asia/Rangoon": "Asia/Yangon",
+  "Asia/Dacca": "Asia/Dhaka", "Asia/Thimbu": "Asia/Thimphu", "Asia/Macao": "Asia/Macau",
+  "Asia/Ulan_Bator": "Asia/Ulaanbaatar", "Asia/Ujung_Pandang": "Asia/Makassar",
+  "Asia/Ashkhabad": "Asia/Ashgabat",
+  "Europe/Kiev": "Europe/Kyiv", "Europe/Uzhgorod": "Europe/Kyiv",
+  "Europe/Zaporozhye": "Europe/Kyiv", "America/Godthab": "America/Nuuk",
+  "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+  "America/Indianapolis": "America/Indiana/Indianapolis",
+  "America/Louisville": "America/Kentucky/Louisville", "Pacific/Enderbury": "Pacific/Kanton",
+  "Pacific/Truk": "Pacific/Chuuk", "Pacific/Ponape": "Pacific/Pohnpei",
+  "Atlantic/Faeroe": "Atlantic/Faroe", "Africa/Asmera": "Africa/Asmara",
+};
+
+/** A time zone by its current IANA name ("Asia/Calcutta" → "Asia/Kolkata"). */
+export function canonicalZone(tz) {
+  return RENAMED_ZONES[tz] || tz;
 }
 
 /** Change of one metric against the previous period, for a card.

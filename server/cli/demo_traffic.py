@@ -6,6 +6,7 @@ import argparse
 import asyncio
 from typing import TYPE_CHECKING
 
+from ..demo.traffic import DAYS
 from ..model import now_ms
 from ..settings import Settings
 from ..stores import open_store
@@ -20,9 +21,11 @@ def register(commands: Commands) -> None:
     """Add `demo-traffic` to the commands."""
     parser = commands.add_parser(
         "demo-traffic", formatter_class=Help,
-        help="fill an empty embedded store with 30 days of demo traffic (scripts/serve does)",
-        description="Fill an empty store with generated demo traffic for the demo sellers; a "
-        "store that has data is left alone.",
+        help=f"fill an empty embedded store with {DAYS} days of demo traffic (scripts/serve "
+        "does)",
+        description=f"Fill an empty store with {DAYS} days of generated demo traffic for the "
+        "demo sellers (the last 30 days and the 30 before them, so the dashboard's changes "
+        "have something to compare with); a store that has data is left alone.",
     )
     parser.set_defaults(run=_demo_traffic)
 
@@ -42,6 +45,6 @@ def _demo_traffic(args: argparse.Namespace) -> int:
 
     filled = asyncio.run(run())
     if filled is not None:
-        print(f"Filled the empty demo store with {filled:,} events: 60 days of generated "
+        print(f"Filled the empty demo store with {filled:,} events: {DAYS} days of generated "
               "traffic for the demo sellers (event ids start with demo-).", flush=True)
     return 0

@@ -12,8 +12,22 @@ if TYPE_CHECKING:
     Commands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
-class Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+class Help(argparse.RawDescriptionHelpFormatter):
+    """Help that names an option's default when it has one worth saying: not None, not a
+    flag's False, and not when the help text already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text
+            or default is None
+            or default is False
+            or default is argparse.SUPPRESS
+            or action.option_strings == []  # positionals are always given
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 def settings_help() -> str:

@@ -62,3 +62,18 @@ def test_graphiql_is_served_from_this_server_not_a_cdn(client: TestClient) -> No
     assert "/static/graphiql.js?v=" in response.text
     assert "https://" not in response.text and "http://" not in response.text
     assert "unpkg" not in response.text and "jsdelivr" not in response.text
+
+
+@pytest.mark.parametrize("path", ["/favicon.ico", "/favicon.svg"])
+def test_the_icon_is_served_so_no_page_logs_a_404(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/svg+xml"
+    assert response.content.startswith(b"<svg") and len(response.content) < 1024
+    assert "max-age" in response.headers["cache-control"]
+
+
+def test_every_page_links_the_icon(client: TestClient) -> None:
+    assert '<link rel="icon" href="/favicon.svg"' in client.get("/dashboard").text
+    assert '<link rel="icon" href="/favicon.svg"' in client.get(
+        "/graphql", headers={"accept": "text/html"}).text

@@ -348,3 +348,66 @@ def test_delete_asks_for_yes_then_deletes_a_gig(
     assert "1 gigs: g-2" in capsys.readouterr().err
     assert main(["delete", "--seller", "s-1", "--yes"]) == 0
     assert json.loads(capsys.readouterr().out)["events"] == 1
+
+
+def _help(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit):
+        main([*args, "--help"])
+    return " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["serve"], ["demo-traffic"], ["schema"], ["keys", "create"], ["keys", "list"],
+     ["keys", "revoke"], ["gigs", "set-owner"], ["gigs", "claims"], ["sign", "listing"],
+     ["delete"]],
+)
+def test_help_names_a_default_once_and_only_when_there_is_one(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = _help(command, capsys)
+    assert "(default: None)" not in text and "(default: False)" not in text, text
+    for option in text.split(" --")[1:]:
+        assert option.count("(default:") <= 1, option
+
+
+def test_keys_create_help_says_never_once(capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(["keys", "create"], capsys)
+    assert "number of days like 90d (default: never) --new-database" in text
+    assert "--write may also call recordEvents --expires" in text
+
+
+def test_demo_traffic_help_says_how_many_days_it_fills(capsys: pytest.CaptureFixture[str]) -> None:
+    from server.demo.traffic import DAYS
+
+    assert f"with {DAYS} days of demo traffic" in _help([], capsys)
+    assert f"with {DAYS} days of generated demo traffic" in _help(["demo-traffic"], capsys)
+    assert "fills 60 days of demo traffic" in (REPO / "scripts" / "serve").read_text()
+    assert DAYS == 60
+
+
+def test_the_banner_says_whether_signing_is_on_and_why_the_demo_is_off() -> None:
+    from server.serving import _banner
+
+    plain = _banner("127.0.0.1", 8000, 1, Settings.from_env({}))
+    assert "signing: off" in plain and "demo pages: on" in plain
+    keys = "k1:" + "s" * 32
+    signed = _banner("127.0.0.1", 8000, 1,
+                     Settings.from_env({"GIGMETRICS_SIGNING_KEYS": keys}))
+    assert "signing: on (key k1 signs" in signed
+    assert "demo pages: off, because signing is on" in signed
+    both = _banner("127.0.0.1", 8000, 1, Settings.from_env(
+        {"GIGMETRICS_SIGNING_KEYS": keys, "GIGMETRICS_DEMO": "true"}))
+    assert "signing: on" in both and "demo pages: on" in both
+    off = _banner("127.0.0.1", 8000, 1, Settings.from_env({"GIGMETRICS_DEMO": "false"}))
+    assert "demo pages: off (GIGMETRICS_DEMO=false)" in off
+
+
+def test_an_unreachable_mongodb_says_what_to_do_first_without_a_topology_dump() -> None:
+    url = f"mongodb://127.0.0.1:{free_port()}/x?timeoutMS=500"
+    done = serve("--port", str(free_port()), env={"GIGMETRICS_DATABASE_URL": url})
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    assert done.stderr.startswith("gigmetrics: cannot open MongoDB"), done.stderr
+    assert done.stderr.index("replica set") < done.stderr.index("The driver said")
+    assert "Topology" not in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr) < 700, done.stderr
