@@ -4,6 +4,7 @@ per address and per key."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -211,3 +212,20 @@ def test_a_socket_that_never_sends_connection_init_is_closed_4408(
             pytest.raises(WebSocketDisconnect) as closed:
         socket.receive_json()
     assert closed.value.code == 4408
+
+
+def test_persisted_queries_work_over_the_socket(api: Api) -> None:
+    query = "{ viewer { isAdmin keyName } }"
+    persisted = {"persistedQuery": {"version": 1,
+                                    "sha256Hash": hashlib.sha256(query.encode()).hexdigest()}}
+    with connected(api) as socket:
+        socket.send_json({"id": "1", "type": "subscribe", "payload": {"extensions": persisted}})
+        unknown = socket.receive_json()
+        assert unknown["type"] == "error"
+        assert unknown["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+        socket.send_json({"id": "2", "type": "subscribe",
+                          "payload": {"query": query, "extensions": persisted}})
+        assert socket.receive_json()["payload"]["data"]["viewer"]["keyName"] == "admin"
+        assert socket.receive_json()["type"] == "complete"
+        socket.send_json({"id": "3", "type": "subscribe", "payload": {"extensions": persisted}})
+        assert socket.receive_json()["payload"]["data"]["viewer"]["isAdmin"] is True
