@@ -150,7 +150,7 @@ class TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
                 async for result in source:
                     if first and _never_ran(result):
                         errors = cast(ExecutionResult, result).errors or []
-                        await operation.send_initial_errors(list(errors))
+                        await operation.send_initial_errors([_coded(e) for e in errors])
                         return
                     first = False
                     await operation.send_next(cast(ExecutionResult, result))
@@ -164,6 +164,14 @@ class TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             with suppress(Exception):
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
             self.operations.pop(operation.id, None)
+
+
+def _coded(error: GraphQLError) -> GraphQLError:
+    """An error of a request that never ran, with a code: what HTTP answers with a 400 (no
+    query, an unknown operation name) is BAD_REQUEST here too."""
+    if "code" not in (error.extensions or {}):
+        error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
+    return error
 
 
 def _never_ran(result: object) -> bool:

@@ -229,3 +229,15 @@ def test_persisted_queries_work_over_the_socket(api: Api) -> None:
         assert socket.receive_json()["type"] == "complete"
         socket.send_json({"id": "3", "type": "subscribe", "payload": {"extensions": persisted}})
         assert socket.receive_json()["payload"]["data"]["viewer"]["isAdmin"] is True
+
+
+def test_an_unknown_operation_name_is_an_error_message_with_http_s_code(api: Api) -> None:
+    body = {"query": "query A { viewer { isAdmin } }", "operationName": "B"}
+    over_http = api.client.post("/graphql", json=body, headers={
+        "authorization": f"Bearer {ADMIN_KEY}"}).json()
+    with connected(api) as socket:
+        socket.send_json({"id": "1", "type": "subscribe", "payload": body})
+        message = socket.receive_json()
+    assert message["type"] == "error"
+    assert message["payload"][0]["extensions"] == over_http["errors"][0]["extensions"] == {
+        "code": "BAD_REQUEST"}
