@@ -6,6 +6,7 @@ rejected events, and what a slow or aborted client costs.
     python bench/hostile_clients.py rejections [--seconds 20] [--threads 4]
     python bench/hostile_clients.py costly-query
     python bench/hostile_clients.py slow
+    python bench/hostile_clients.py sockets [--count 300]
     python bench/hostile_clients.py disk-full --dir /mnt/tiny   # a small filesystem, e.g.
         # mount -t tmpfs -o size=3m tmpfs /mnt/tiny
 
@@ -293,6 +294,53 @@ def disk_full(args: argparse.Namespace, port: int, pid: int, db: Path) -> str:
             f"next /collect {after}")
 
 
+def sockets(args: argparse.Namespace, port: int, pid: int) -> str:
+    """Idle WebSockets without a key from one address, bad keys, and malformed frames."""
+    import asyncio
+
+    import websockets
+
+    url = f"ws://127.0.0.1:{port}/graphql"
+    protocol = ["graphql-transport-ws"]
+
+    async def close_code(*frames: str) -> int | None:
+        async with websockets.connect(url, subprotocols=protocol) as ws:  # type: ignore[list-item]
+            for frame in frames:
+                await ws.send(frame)
+            try:
+                await asyncio.wait_for(ws.recv(), 5)
+            except websockets.ConnectionClosed:
+                pass
+            except TimeoutError:
+                return None
+            return ws.close_code
+
+    async def run() -> str:
+        rss_before = rss_mib(pid)
+        opened, refused = [], 0
+        for _ in range(args.count):
+            try:
+                opened.append(await websockets.connect(url, subprotocols=protocol))  # type: ignore[list-item]
+            except Exception:
+                refused += 1
+        rss_open, fds = rss_mib(pid), len(os.listdir(f"/proc/{pid}/fd"))
+        await asyncio.sleep(6)  # past the connection_init timeout
+        still_open = sum(1 for ws in opened if ws.close_code is None)
+        codes = {ws.close_code for ws in opened}
+        for ws in opened:
+            await ws.close()
+        bad_key = await close_code(json.dumps(
+            {"type": "connection_init", "payload": {"Authorization": "Bearer gm_nope"}}))
+        malformed = [await close_code("[1]") for _ in range(20)]
+        return (f"sockets: {len(opened)} of {args.count} idle keyless sockets opened, "
+                f"{refused} refused; RSS +{rss_open - rss_before:.1f} MiB, {fds} fds; "
+                f"after 6 s {still_open} still open (close codes {sorted(map(str, codes))}); "
+                f"bad key at connection_init: close {bad_key}; 20 frames [1]: close "
+                f"{sorted(set(map(str, malformed)))}")
+
+    return asyncio.run(run())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -311,6 +359,8 @@ def main() -> None:
     r.add_argument("--threads", type=int, default=4)
     s = commands.add_parser("slow")
     s.add_argument("--wait", type=float, default=40.0)
+    w = commands.add_parser("sockets")
+    w.add_argument("--count", type=int, default=300)
     d = commands.add_parser("disk-full")
     d.add_argument("--dir", type=Path, required=True, help="a folder on a small filesystem")
     d.add_argument("--filler-kib", type=int, default=2048)
@@ -328,6 +378,8 @@ def main() -> None:
                 print(costly_query(port))
             elif args.command == "rejections":
                 print(rejections(args, port, server.pid, db))
+            elif args.command == "sockets":
+                print(sockets(args, port, server.pid))
             elif args.command == "disk-full":
                 print(disk_full(args, port, server.pid, db))
             else:

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from .api import graphql_routes
 from .assets import Assets, asset_routes
 from .collect import Collector
+from .compression import Compression
 from .demo import demo_routes
 from .health import StoreHealth, health_routes
 from .live import LiveUpdates
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         routes.extend(demo_routes(settings))
     app = Starlette(
         routes=routes, lifespan=lifespan,
-        middleware=[Middleware(RequestLog), Middleware(Nosniff)],
+        middleware=[Middleware(RequestLog), Middleware(Nosniff), Middleware(Compression)],
     )
     app.state.settings = settings
     app.state.store = store

@@ -26,15 +26,14 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from graphql import GraphQLError
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
-    generate_latest,
     multiprocess,
 )
+from prometheus_client.exposition import choose_encoder
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -100,13 +99,15 @@ def count_events(accepted: int, duplicates: int, rejected: int, invalid: int) ->
             _EVENTS_BY_OUTCOME[outcome].inc(count)
 
 
-def exposition() -> bytes:
-    """The Prometheus text of this process, or of every worker in multiprocess mode."""
+def exposition(accept: str | None = None) -> tuple[bytes, str]:
+    """The metrics of this process, or of every worker in multiprocess mode, and their media
+    type: OpenMetrics when the scraper's `Accept` asks for it, else Prometheus text."""
+    encode, media_type = choose_encoder(accept or "")
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry)
-    return generate_latest(REGISTRY)
+        return encode(registry), media_type
+    return encode(REGISTRY), media_type
 
 
 def may_read(client_host: str | None, headers: Iterable[tuple[str, str]],
@@ -152,7 +153,8 @@ def metrics_route(admin_key: str | None) -> Route:
         host = request.client.host if request.client else None
         if not may_read(host, request.headers.items(), admin_key):
             return Response(REFUSED, status_code=403, media_type="text/plain")
-        return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
+        body, media_type = exposition(request.headers.get("accept"))
+        return Response(body, headers={"content-type": media_type})
 
     return Route("/metrics", metrics, methods=["GET"])
 
@@ -184,8 +186,9 @@ def serve_metrics_port(host: str, port: int, admin_key: str | None) -> Callable[
         if not may_read(environ.get("REMOTE_ADDR"), headers, admin_key):
             start_response("403 Forbidden", [("Content-Type", "text/plain")])
             return iter([REFUSED.encode()])
-        start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
-        return iter([exposition()])
+        body, media_type = exposition(environ.get("HTTP_ACCEPT"))
+        start_response("200 OK", [("Content-Type", media_type)])
+        return iter([body])
 
     server = make_server(host, port, app, _ThreadingServer, _QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="gigmetrics-metrics", daemon=True)

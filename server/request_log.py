@@ -37,6 +37,9 @@ class RequestLog:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -67,6 +70,39 @@ class RequestLog:
             _histogram(template, scope["method"], status).observe(elapsed)
             if log.isEnabledFor(logging.INFO):
                 _log_line(scope, request_id, status, size, elapsed, template)
+
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One line per WebSocket connection, when it ends: how it closed, how long it was
+        open, frames each way (never their contents: they carry keys)."""
+        started = time.perf_counter()
+        request_id = _incoming_id(scope) or _new_id()
+        scope.setdefault("state", {})["request_id"] = request_id.decode()
+        # Refused before the handshake (an HTTP 403) until the app accepts it.
+        seen: dict[str, Any] = {"status": 403, "code": None, "in": 0, "out": 0}
+
+        async def counted_receive() -> Message:
+            message = await receive()
+            if message["type"] == "websocket.receive":
+                seen["in"] += 1
+            elif message["type"] == "websocket.disconnect" and seen["code"] is None:
+                seen["code"] = message.get("code", 1005)
+            return message
+
+        async def counted_send(message: Message) -> None:
+            if message["type"] == "websocket.accept":
+                seen["status"] = 101
+            elif message["type"] == "websocket.send":
+                seen["out"] += 1
+            elif message["type"] == "websocket.close" and seen["code"] is None:
+                seen["code"] = message.get("code", 1000)
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, counted_send)
+        finally:
+            if log.isEnabledFor(logging.INFO):
+                _websocket_line(scope, request_id, seen, time.perf_counter() - started)
 
 
 # Ids are a random per-process prefix and a counter: unique across workers and restarts
@@ -122,6 +158,44 @@ def _log_line(scope: Scope, request_id: bytes, status: int, size: int, elapsed: 
     log.handle(record)
 
 
+def _websocket_line(scope: Scope, request_id: bytes, seen: dict[str, Any],
+                    elapsed: float) -> None:
+    client = scope.get("client")
+    route = getattr(scope.get("route"), "path", None) or "unmatched"
+    code = seen["code"] if seen["status"] == 101 else None
+    fields = {
+        "request_id": request_id.decode(),
+        "method": "WS",
+        "path": scope["path"],
+        "route": route,
+        "status": seen["status"],
+        "close_code": code,
+        "duration_ms": round(elapsed * 1000, 2),
+        "frames_in": seen["in"],
+        "frames_out": seen["out"],
+        "client": client[0] if client else None,
+    }
+    record = log.makeRecord(
+        log.name, logging.INFO, __file__, 0, "WS %s %s close=%s %.1fms in=%d out=%d id=%s",
+        (scope["path"], seen["status"], code, elapsed * 1000, seen["in"], seen["out"],
+         fields["request_id"]),
+        None, extra={"request": fields},
+    )
+    log.handle(record)
+
+
+class _UvicornWebSocketLines(logging.Filter):
+    """Drop uvicorn's own lines about each WebSocket (accepted, open, closed): RequestLog
+    writes one line per connection."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.msg if isinstance(record.msg, str) else ""
+        return not (
+            message in ("connection open", "connection closed")
+            or message.startswith('%s - "WebSocket %s"')
+        )
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, and a request's fields."""
 
@@ -146,6 +220,7 @@ def configure_logging(log_format: str, level: str) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_UvicornWebSocketLines())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

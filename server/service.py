@@ -7,7 +7,7 @@ counts, rates and ranking keys from `metrics`, validation and the seller screen 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -165,12 +165,24 @@ class MetricsService:
         batch = parse_events(
             raw_events, sent_at=sent_at, received=self.now, oldest_days=oldest_days
         )
+        hidden: frozenset[int] = frozenset()
         if sellers is not None and batch.events:
             known = await self.sellers_of(sorted({e.gig for e in batch.events}))
+            hidden = _others_gigs(batch, raw_events, sellers, known)
             batch = screened(batch, raw_events, seller_screen(sellers, known), self.now)
         if trust != Trust.FIRST:
             batch = Batch(tuple(e._replace(trust=trust) for e in batch.events), batch.rejections)
-        return await record(self.store, batch, self.health)
+        receipt = await record(self.store, batch, self.health)
+        if not hidden:
+            return receipt
+        # Another seller's gig gets the answer an unknown gig gets (accepted), so a write key
+        # cannot learn that the gig exists; its events are kept, with the real reason, only
+        # among the rejected events the admin reads, and never counted.
+        return Receipt(
+            accepted=receipt.accepted + len(hidden),
+            duplicates=receipt.duplicates,
+            rejected=tuple(r for r in receipt.rejected if r[0] not in hidden),
+        )
 
     async def invalid(self, gigs: Sequence[str], span: Span) -> dict[str, list[InvalidRow]]:
         """Each gig's invalid traffic per reason over the window: one store read of rollups."""
@@ -203,3 +215,16 @@ class MetricsService:
         """The newest rejected events, newest first."""
         return await self.store.rejections(limit)
 
+
+def _others_gigs(
+    batch: Batch, raw_events: Sequence[Mapping[str, Any]], sellers: frozenset[str],
+    known: Mapping[str, str],
+) -> frozenset[int]:
+    """Indices of valid events naming one of `sellers` for a gig another seller owns."""
+    refused = {r.index for r in batch.rejections}
+    indices = [i for i in range(len(raw_events)) if i not in refused]
+    return frozenset(
+        index for index, event in zip(indices, batch.events, strict=True)
+        if event.seller in sellers and (owner := known.get(event.gig)) is not None
+        and owner not in sellers
+    )

@@ -15,6 +15,11 @@ from .errors import SettingsError
 from .model import CLICK_SURFACES_DEFAULT, Surface
 
 DEFAULT_DATABASE_URL = "sqlite:///gigmetrics.db"
+# What browser clients of the API send: the key, JSON, Apollo's client awareness, a trace id.
+API_HEADERS_DEFAULT = (
+    "authorization,content-type,apollographql-client-name,apollographql-client-version,"
+    "x-request-id"
+)
 
 # Every setting with its default and meaning: `gigmetrics --help` prints this, and a test
 # checks that the README mentions no other.
@@ -26,6 +31,8 @@ DOCUMENTED: tuple[tuple[str, str, str], ...] = (
      "comma-separated origins whose pages may send beacons, e.g. https://shop.example.com"),
     ("GIGMETRICS_API_ORIGINS", "(none)",
      "comma-separated origins of browser dashboards that may call /graphql"),
+    ("GIGMETRICS_API_HEADERS", API_HEADERS_DEFAULT,
+     "request headers browser pages of GIGMETRICS_API_ORIGINS may send to /graphql"),
     ("GIGMETRICS_ADMIN_KEY", "(unset)", "the key that reads and writes everything"),
     ("GIGMETRICS_GRAPHIQL", "true", "serve GraphiQL on GET /graphql"),
     ("GIGMETRICS_DEMO", "true (false with signing on)",
@@ -57,6 +64,12 @@ DOCUMENTED: tuple[tuple[str, str, str], ...] = (
      "live subscriptions one API key may hold open on one server process (at least 1)"),
     ("GIGMETRICS_LIVE_MAX_SUBSCRIPTIONS", "1000",
      "live subscriptions one server process holds at most (at least 1)"),
+    ("GIGMETRICS_WS_MAX_PER_ADDRESS", "50",
+     "WebSockets one client address may hold open on one server process, idle ones included "
+     "(at least 1; behind a proxy every client shares its address: raise it)"),
+    ("GIGMETRICS_TRUSTED_DOCUMENTS", "(unset)",
+     "a JSON file of the only GraphQL documents to run ({sha256: document} or an Apollo "
+     "persisted query manifest); others are refused (production)"),
 )
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
@@ -68,6 +81,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     allowed_origins: tuple[str, ...] = ("*",)
     api_origins: tuple[str, ...] = ()
+    api_headers: tuple[str, ...] = tuple(API_HEADERS_DEFAULT.split(","))
     admin_key: str | None = None
     graphiql: bool = True
     demo: bool = True
@@ -81,6 +95,8 @@ class Settings:
     rate_limits: TrafficLimits = field(default_factory=TrafficLimits)
     live_max_per_key: int = 20
     live_max_subscriptions: int = 1000
+    ws_max_per_address: int = 50
+    trusted_documents: str | None = None  # a file path (api/documents.py reads it)
     metrics: str = "main"  # off | main | port (then metrics_address)
     metrics_address: tuple[str, int] | None = None
     log_format: str = "plain"
@@ -101,6 +117,7 @@ class Settings:
             database_url=_database_url(env),
             allowed_origins=_origins(env, "GIGMETRICS_ALLOWED_ORIGINS", "*"),
             api_origins=_origins(env, "GIGMETRICS_API_ORIGINS", ""),
+            api_headers=_headers(env),
             admin_key=env.get("GIGMETRICS_ADMIN_KEY") or None,
             graphiql=_bool(env, "GIGMETRICS_GRAPHIQL", True),
             # The demo pages sign with the server's keys for whoever asks: with signing on, a
@@ -115,6 +132,8 @@ class Settings:
             live_max_subscriptions=_int(
                 env, "GIGMETRICS_LIVE_MAX_SUBSCRIPTIONS", 1000, minimum=1
             ),
+            ws_max_per_address=_int(env, "GIGMETRICS_WS_MAX_PER_ADDRESS", 50, minimum=1),
+            trusted_documents=env.get("GIGMETRICS_TRUSTED_DOCUMENTS", "").strip() or None,
             **_metrics(env),
             log_format=_choice(env, "GIGMETRICS_LOG_FORMAT", "plain", ("plain", "json")),
             log_level=_choice(env, "GIGMETRICS_LOG_LEVEL", "info", LOG_LEVELS),
@@ -185,6 +204,22 @@ def _origin(name: str, raw: str) -> str:
     if port is not None and port != _DEFAULT_PORTS[parts.scheme]:
         shown = f"{shown}:{port}"
     return f"{parts.scheme}://{shown}"
+
+
+_HEADER_NAME = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+")
+
+
+def _headers(env: Mapping[str, str]) -> tuple[str, ...]:
+    name = "GIGMETRICS_API_HEADERS"
+    raw = env.get(name, "").strip() or API_HEADERS_DEFAULT
+    headers = tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+    bad = [h for h in headers if not _HEADER_NAME.fullmatch(h)]
+    if bad or not headers:
+        raise SettingsError(
+            f"{name}={raw!r}: give comma-separated header names, e.g. {API_HEADERS_DEFAULT} "
+            f"(not header names: {bad})."
+        )
+    return headers
 
 
 def _metrics(env: Mapping[str, str]) -> dict[str, Any]:

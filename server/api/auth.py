@@ -42,13 +42,15 @@ class Access:
     sellers: frozenset[str] = frozenset()
     can_write: bool = False
     key_name: str | None = None
+    # Who the key is, however its header was spelt: what per-key caps count by.
+    key_id: str | None = None
 
     def may_read_seller(self, seller: str) -> bool:
         """True when this key may read the gigs of `seller`."""
         return self.admin or seller in self.sellers
 
 
-ADMIN = Access(admin=True, can_write=True, key_name="admin")
+ADMIN = Access(admin=True, can_write=True, key_name="admin", key_id="admin")
 
 
 async def authenticate(header: str | None, store: Store, settings: Settings) -> Access:
@@ -89,7 +91,8 @@ async def authenticate(header: str | None, store: Store, settings: Settings) -> 
         except Exception:  # last use is bookkeeping: it never refuses a request
             log.warning("could not record the last use of API key %s", key.key_id)
     return Access(
-        admin=False, sellers=frozenset(key.sellers), can_write=key.can_write, key_name=key.name
+        admin=False, sellers=frozenset(key.sellers), can_write=key.can_write, key_name=key.name,
+        key_id=key.key_id,
     )
 
 

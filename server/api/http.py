@@ -60,13 +60,33 @@ def decode_json(data: str | bytes) -> Any:
         raise HTTPException(400, f"the body is not valid JSON ({exc}): {_HOW}") from None
 
 
+# Apollo's BatchHttpLink sends 10 operations per batch by default (`batchMax`).
+MAX_BATCH = 10
+
+
+def require_batch(data: list[Any]) -> None:
+    """Refuse a batch (a JSON list of requests) that is empty, too long or has a bad item."""
+    if not data:
+        raise HTTPException(400, f"the batch is an empty list: send 1 to {MAX_BATCH} requests")
+    if len(data) > MAX_BATCH:
+        raise HTTPException(
+            400, f"the batch has {len(data)} operations and at most {MAX_BATCH} are accepted: "
+            f"send smaller batches (BatchHttpLink's batchMax: {MAX_BATCH})"
+        )
+    for index, item in enumerate(data):
+        try:
+            require_request_object(item)
+        except HTTPException as exc:
+            raise HTTPException(400, f"batch item {index}: {exc.reason}") from None
+
+
 def require_request_object(data: Any) -> None:
     """Refuse a JSON body that is not a GraphQL request object."""
-    if isinstance(data, list):
-        raise HTTPException(400, f"batched requests (a JSON list) are not accepted: {_HOW}")
     if not isinstance(data, dict):
         raise HTTPException(400, f"the body is {json_kind(data)}, not a request: {_HOW}")
-    if not isinstance(data.get("query"), str):
+    extensions = data.get("extensions")
+    persisted = isinstance(extensions, dict) and "persistedQuery" in extensions
+    if not isinstance(data.get("query"), str) and not (persisted and data.get("query") is None):
         raise HTTPException(
             400, f'"query" must be the GraphQL document as a string, not '
             f"{json_kind(data.get('query'))}: {_HOW}"
@@ -89,6 +109,14 @@ def never_executed(result: ExecutionResult) -> bool:
     its errors point at the document, never at a field's path."""
     return result.data is None and bool(result.errors) and all(
         isinstance(error, GraphQLError) and error.path is None for error in result.errors or ()
+    )
+
+
+def persisted_query_not_found(result: ExecutionResult) -> bool:
+    """True for the answer Apollo's clients expect with status 200: send the query too."""
+    return any(
+        (error.extensions or {}).get("code") == "PERSISTED_QUERY_NOT_FOUND"
+        for error in result.errors or ()
     )
 
 

@@ -8,12 +8,15 @@ import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StreamResult
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.execution import PreExecutionError
+from strawberry.utils.aio import aclosing
 
 from ..edge.events import MAX_EVENTS_PER_BATCH
 from ..errors import BadBatch, GigmetricsError, QueryError, StoreUnavailable
 from ..observability import GraphQLMetrics
-from . import controls, resolvers
+from . import controls, http, resolvers
 from .cost import QueryCost
 from .limits import limit_extensions, reword_limit_errors
 from .scalars import SCALARS
@@ -128,6 +131,9 @@ def _code(error: GraphQLError) -> str | None:
     # The request's own mistakes, named as Apollo Server and most clients know them.
     if error.message.startswith("Variable '$"):  # its value did not fit the variable's type
         return "BAD_USER_INPUT"
+    if isinstance(error.original_error, ValueError):
+        # A literal a scalar refused (a bad `Date` in the document): it failed validation.
+        return "GRAPHQL_VALIDATION_FAILED"
     if error.original_error is not None:
         return None
     if isinstance(error, GraphQLSyntaxError):
@@ -160,15 +166,23 @@ def should_mask_error(error: GraphQLError) -> bool:
     return error.path is not None
 
 
+def _finish(result: ExecutionResult) -> ExecutionResult:
+    """Errors as clients get them over any transport: limits reworded, cut, with a code."""
+    reword_limit_errors(result)
+    if result.errors:
+        result.errors = [_shortened(error) for error in result.errors]
+        for error in result.errors:
+            _add_code(error)
+    return result
+
+
 class _Schema(strawberry.Schema):
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        result = await super().execute(*args, **kwargs)
-        reword_limit_errors(result)
-        if result.errors:
-            result.errors = [_shortened(error) for error in result.errors]
-            for error in result.errors:
-                _add_code(error)
-        return result
+        return _finish(await super().execute(*args, **kwargs))
+
+    async def stream(self, *args: Any, **kwargs: Any) -> StreamResult:
+        # WebSocket operations: the same errors as over HTTP.
+        return _finished(await super().stream(*args, **kwargs))
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -177,11 +191,29 @@ class _Schema(strawberry.Schema):
         super().process_errors([e for e in errors if should_mask_error(e)], execution_context)
 
 
+async def _finished(source: StreamResult) -> StreamResult:
+    async with aclosing(source):
+        try:
+            first = await anext(source)
+        except StopAsyncIteration:
+            return
+        except GraphQLError as error:
+            # Strawberry's stream lets a parse error (syntax, token limit) escape where
+            # execute answers it: the client's mistake, answered the same way here.
+            yield _finish(PreExecutionError(data=None, errors=[error]))
+            return
+        yield _finish(first) if isinstance(first, ExecutionResult) else first
+        async for result in source:
+            yield _finish(result) if isinstance(result, ExecutionResult) else result
+
+
 schema = _Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    config=StrawberryConfig(scalar_map=SCALARS),
+    config=StrawberryConfig(
+        scalar_map=SCALARS, batching_config={"max_operations": http.MAX_BATCH}
+    ),
     extensions=[
         ParserCache,
         ValidationCache,

@@ -13,7 +13,6 @@ import strawberry
 
 from ..counting.metrics import GigReport
 from ..errors import QueryError, StoreUnavailable
-from ..keys import hash_secret
 from ..model import now_ms
 from ..service import MetricsService, Span
 from .auth import authenticate
@@ -35,9 +34,8 @@ async def gig_metrics_updates(
     gig = str(gig_id)
     ctx.service.span(None, None, time_zone)  # an unknown time zone fails now, not later
     await ctx.require_readable(access, [gig])
-    # Caps count per key (by its secret's hash: names need not be unique).
-    key = "admin" if access.admin else hash_secret(ctx.authorization() or "")
-    async with ctx.live.subscribe(gig, key) as subscription:
+    # Caps count per key by its id, never by the header as sent (`bearer`, spaces, case).
+    async with ctx.live.subscribe(gig, access.key_id or "?") as subscription:
         last: tuple[Span, GigReport] | None = None
         while True:
             try:

@@ -38,14 +38,17 @@ def test_get_queries_still_need_a_key(api: Api) -> None:
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-def test_mutations_are_not_accepted_over_get(api: Api) -> None:
+def test_mutations_over_get_are_405_allowing_post(api: Api) -> None:
     response = api.client.get(
         "/graphql",
         params={"query": "mutation { recordEvents(events: []) { accepted } }"},
         headers={"authorization": f"Bearer {ADMIN_KEY}"},
     )
-    assert response.status_code == 400
-    assert "mutations are not allowed when using GET" in response.text
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    error = response.json()["errors"][0]
+    assert "mutations are not allowed when using GET" in error["message"]
+    assert error["extensions"]["code"] == "METHOD_NOT_ALLOWED"
 
 
 def test_an_internal_error_is_masked(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:

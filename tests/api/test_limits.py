@@ -68,7 +68,9 @@ def test_graphql_body_over_256_kib_is_413_before_it_is_read(api: Api) -> None:
         headers={"content-type": "application/json", "authorization": f"Bearer {ADMIN_KEY}"},
     )
     assert response.status_code == 413
-    assert "over 262144 bytes" in response.json()["errors"][0]["message"]
+    error = response.json()["errors"][0]
+    assert "over 262144 bytes" in error["message"]
+    assert error["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
 def test_graphql_body_under_the_limit_is_answered(api: Api) -> None:

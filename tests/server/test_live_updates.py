@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 import pytest
 from gql import Client, gql
-from gql.transport.exceptions import TransportQueryError
+from gql.transport.exceptions import TransportConnectionFailed, TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
+from websockets.exceptions import ConnectionClosed
 
 from server.keys import new_key
 from server.stores import open_store
@@ -154,9 +155,17 @@ async def test_subscription_needs_a_key_that_may_read_the_gig(
     await beacon(server_process, served("g-theirs", seller="s-theirs"),
                  served("g-mine", seller="s-mine"))
 
+    # No valid key: the socket is closed at connection_init with 4403 Forbidden (SPEC §7).
+    for key in (None, "gm_not_a_key"):
+        with pytest.raises(TransportConnectionFailed) as closed:
+            async with subscribed(server_process, "g-mine", key) as updates:
+                await next_update(updates)
+        assert isinstance(closed.value.__cause__, ConnectionClosed)
+        assert closed.value.__cause__.rcvd is not None
+        assert (closed.value.__cause__.rcvd.code, closed.value.__cause__.rcvd.reason) == (
+            4403, "Forbidden")
+
     for key, gig, code in (
-        (None, "g-mine", "UNAUTHENTICATED"),
-        ("gm_not_a_key", "g-mine", "UNAUTHENTICATED"),
         (secret, "g-theirs", "FORBIDDEN"),
         (secret, "g-nobody", "FORBIDDEN"),
     ):
@@ -221,3 +230,63 @@ async def test_deleting_a_gig_sends_zeros_to_its_subscribers(
         server_process.graphql("mutation($g: ID!) { deleteGigData(gigId: $g) { rollups } }",
                                g="g-gone")
         assert (await next_update(updates, within=LATENCY_LIMIT_S))["servedImpressions"] == 0
+
+
+async def test_operations_on_an_open_socket_check_the_key_and_answer_http_error_codes(
+    server_process: ServerProcess,
+) -> None:
+    server_process.log_level = "info"
+    server_process.start()
+    record, secret = new_key("partner", ("s-w",), can_write=True, now=int(time.time() * 1000))
+    store = open_store(server_process.database_url)
+    await store.open()
+    try:
+        await store.save_key(record)
+    finally:
+        await store.close()
+    transport = WebsocketsTransport(
+        url=f"ws://127.0.0.1:{server_process.port}/graphql",
+        init_payload={"Authorization": f"Bearer {secret}"},
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+    )
+    record_events = gql(
+        "mutation($e: [EventInput!]!) { recordEvents(events: $e) { accepted } }"
+    )
+    async with Client(transport=transport) as session:
+        viewer = await session.execute(gql("{ viewer { keyName } }"))
+        assert viewer == {"viewer": {"keyName": "partner"}}
+        for query, code in (
+            ("{ viewer { nope } }", "GRAPHQL_VALIDATION_FAILED"),
+            # gql prints the document it sends again: comments would be dropped, fields not.
+            ("{ viewer { " + "keyName " * 2000 + "} }", "QUERY_TOO_COMPLEX"),
+        ):
+            with pytest.raises(TransportQueryError) as refused:
+                await session.execute(gql(query))
+            assert refused.value.errors is not None
+            assert refused.value.errors[0]["extensions"]["code"] == code
+        record_events.variable_values = {"e": [served("g-w", seller="s-w")]}
+        assert (await session.execute(record_events))["recordEvents"]["accepted"] == 1
+
+        store = open_store(server_process.database_url)
+        await store.open()
+        try:
+            await store.revoke_key(record.key_id, int(time.time() * 1000))
+        finally:
+            await store.close()
+        record_events.variable_values = {"e": [served("g-w", seller="s-w")]}
+        with pytest.raises(TransportQueryError) as revoked:
+            await session.execute(record_events)
+        assert revoked.value.errors is not None
+        assert revoked.value.errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(
+            f"{server_process.url}/graphql",
+            json={"query": '{ gigMetrics(gigId: "g-w") { servedImpressions } }'},
+            headers={"authorization": f"Bearer {ADMIN_KEY}"},
+        )
+    assert answer.json()["data"]["gigMetrics"]["servedImpressions"] == 1
+    # Client mistakes leave no traceback; the socket leaves one line of its own.
+    server_process.stop()
+    log = server_process.log
+    assert "Traceback" not in log
+    assert len([line for line in log.splitlines() if "WS /graphql" in line]) == 1, log

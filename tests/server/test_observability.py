@@ -99,6 +99,18 @@ def test_request_store_and_graphql_metrics_are_exported(client: TestClient) -> N
     assert errors.get("Unauthenticated", 0) >= 1 and errors.get("Invalid", 0) >= 1
 
 
+def test_an_openmetrics_accept_gets_openmetrics(client: TestClient) -> None:
+    client.post("/collect", json=beacon("om", 2))
+    accept = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
+    answer = client.get("/metrics", headers={"accept": accept})
+    assert answer.headers["content-type"].startswith("application/openmetrics-text")
+    assert answer.text.endswith("# EOF\n")
+    assert "# TYPE gigmetrics_events counter" in answer.text
+    plain = client.get("/metrics")
+    assert plain.headers["content-type"].startswith("text/plain")
+    assert "# EOF" not in plain.text
+
+
 def test_metrics_need_the_admin_key_unless_asked_from_loopback(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path}/m.db", admin_key=ADMIN_KEY)
     with TestClient(create_app(settings), client=("203.0.113.9", 4000)) as remote:
@@ -131,6 +143,10 @@ def test_metrics_can_be_off_or_on_a_port_of_their_own(tmp_path: Path) -> None:
     try:
         page = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
         assert page.status_code == 200 and "gigmetrics_events_total" in page.text
+        open_metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5,
+                                 headers={"accept": "application/openmetrics-text"})
+        assert open_metrics.headers["content-type"].startswith("application/openmetrics-text")
+        assert open_metrics.text.endswith("# EOF\n")
         assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 404
     finally:
         stop()
@@ -150,7 +166,7 @@ def test_several_workers_add_up(tmp_path: Path) -> None:
                        check=True, timeout=60)
     scrape = subprocess.run(
         [sys.executable, "-c", "from server.observability import exposition; "
-         "print(exposition().decode())"],
+         "print(exposition()[0].decode())"],
         env=env, cwd=REPO, check=True, timeout=60, capture_output=True, text=True,
     ).stdout
     assert events_total(scrape) == {"accepted": 7, "duplicate": 2, "rejected": 0, "invalid": 0}

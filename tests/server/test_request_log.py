@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from server.app import create_app
 from server.request_log import JsonFormatter
@@ -89,3 +90,23 @@ def test_client_mistakes_leave_one_line_each_and_no_traceback(tmp_path: Path) ->
         assert response.headers["x-request-id"] in ids
     # The client that hung up is a line too (the collector's 400, or 499 when the app raised).
     assert sum(r["path"] == "/collect" for r in requests) >= 4, requests
+
+
+def test_one_line_per_websocket_connection_with_its_close_code(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with client, caplog.at_level(logging.INFO, logger="gigmetrics.request"), \
+            client.websocket_connect(
+                "/graphql", subprotocols=["graphql-transport-ws"],
+                headers={"x-request-id": "ws-test-0000001"},
+            ) as socket:
+        socket.send_json({"type": "connection_init",
+                          "payload": {"Authorization": "Bearer gm_unknown_secret"}})
+        with pytest.raises(WebSocketDisconnect):
+            socket.receive_json()
+    [record] = [r for r in caplog.records if r.name == "gigmetrics.request"]
+    fields = record.request  # type: ignore[attr-defined]
+    assert (fields["method"], fields["path"], fields["status"], fields["close_code"]) == (
+        "WS", "/graphql", 101, 4403)
+    assert (fields["frames_in"], fields["request_id"]) == (1, "ws-test-0000001")
+    assert "gm_unknown_secret" not in record.getMessage() + json.dumps(fields)
