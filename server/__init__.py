@@ -1,9 +1,9 @@
 """gigmetrics: honest impression/click analytics for marketplace listings.
 
-The pipeline, one module per step:
+The pipeline, a package per stage (ARCHITECTURE.md draws it):
 
-    collect.py  -> events.py -> ingest.py -> stores/ -> transitions.py (rollups)
-    api/ (GraphQL) -> service.py -> windows.py + metrics.py -> stores/
+    model.py (shared types) <- edge/ (parse, screen, sign) , counting/ (pure rules)
+    <- stores/ (sqlite/, mongo/) <- serving (collect.py, ingest.py, service.py, api/, cli/)
 """
 
 __version__ = "0.1.0"
