@@ -64,7 +64,7 @@ def test_an_internal_error_is_masked(api: Api, monkeypatch: pytest.MonkeyPatch) 
 
 def test_a_store_outage_says_so(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     async def down(*args: Any) -> Any:
-        raise StoreUnavailable("the store did not answer in time: retry later")
+        raise StoreUnavailable("the store did not answer in time")
 
     monkeypatch.setattr(api.store, "span_totals", down)
     error = api.error('{ gigMetrics(gigId: "g-1") { clicks daily { clicks } } }')

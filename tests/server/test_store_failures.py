@@ -108,7 +108,7 @@ class _Failing:
 
     async def probe_write(self) -> None:
         if self.full:
-            raise StoreUnavailable("the disk is full: retry later")
+            raise StoreUnavailable("the disk is full")
 
     async def ping(self) -> bool:
         return True
@@ -118,12 +118,12 @@ async def test_a_small_write_that_works_does_not_make_a_store_ready_that_failed_
 ) -> None:
     store = _Failing()
     health = StoreHealth(store)  # type: ignore[arg-type]
-    health.write_failed(StoreUnavailable("the disk is full: retry later"), 50)
+    health.write_failed(StoreUnavailable("the disk is full"), 50)
     health.write_worked(1)  # a one-event beacon still fits
     assert health.write_error is not None
     assert "cannot write" in (await health.unready_reason() or "")  # the probe still fails
     health.write_worked(50)
     assert health.write_error is None
-    health.write_failed(StoreUnavailable("the disk is full: retry later"), 50)
+    health.write_failed(StoreUnavailable("the disk is full"), 50)
     store.full = False
     assert await health.unready_reason() is None  # the probe is larger than any batch
