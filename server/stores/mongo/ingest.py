@@ -37,18 +37,9 @@ from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import PyMongoError
 from pymongo.read_concern import ReadConcern
 
-from ...counting.ownership import bound_claims, decide
-from ...counting.rules import (
-    ContextDelta,
-    ImpressionState,
-    bound_contexts,
-    count_invalid,
-    impression_key,
-    invalid_delta,
-    page_view_key,
-    plan,
-)
-from ...model import DAY_MS, Event, EventType, Rejection, bucket_of
+from ...counting.batch import Stored, needs, plan_batch
+from ...counting.rules import ImpressionState, count_invalid
+from ...model import Event, Rejection
 from ..base import IngestResult
 from . import pipelines as mp
 
@@ -129,104 +120,90 @@ async def write_batch(
 async def _count(
     db: Database, session: Session, new: list[Event], slot: int
 ) -> dict[str, str]:
-    """Write and count new events; returns the ones `plan` judged invalid (id -> reason)."""
-    counted = [e for e in new if not e.automated and e.invalid is None]
-    impressions = await _impressions(
-        db, {impression_key(e) for e in counted if e.type is not EventType.VIEW}, session
+    """Write and count new events as `batch.plan_batch` plans them; returns the ones it
+    judged invalid (id -> reason)."""
+    wanted = needs(new)
+    stored = Stored(
+        impressions=await _impressions(db, set(wanted.impressions), session),
+        page_views=await _ids(db.page_views, wanted.page_views, session),
     )
-    view_buckets: dict[str, int] = {}
-    for event in counted:
-        key = page_view_key(event) if event.type is EventType.VIEW else None
-        if key is not None:
-            view_buckets.setdefault(key, bucket_of(event.ts))
-    seen_views = await _ids(db.page_views, set(view_buckets), session)
-    known_views = set(seen_views)
-    gig_of = {impression_key(e): e.gig for e in counted if e.type is not EventType.VIEW}
-    stored_gigs: dict[str, tuple[str | None, int]] = {}
-    claimants: dict[str, set[str]] = {}  # the sellers each gig keeps claims for
-    async for doc in db.gigs.find({"_id": {"$in": sorted({e.gig for e in new})}},
-                                  session=session):
-        stored_gigs[doc["_id"]] = (doc.get("seller"), doc.get("seller_ts", 0))
-        claimants[doc["_id"]] = set(doc.get("claimants", ()))
-    wanted = sorted({e.render for e in counted if e.render is not None})
-    renders: dict[str, str] = {}
-    if wanted:
-        cursor = db.renders.find({"_id": {"$in": wanted}}, session=session)
-        renders = {doc["_id"]: doc["holder"] async for doc in cursor}
-    known_renders = set(renders)
-    contexts: ContextDelta = {}
-    judged: dict[str, str] = {}
-    changed, delta = plan(counted, impressions, seen_views, contexts, renders, judged)
-    bounded: ContextDelta = {}
-    admitted: set[tuple[str, int, str]] = set()
-    if contexts:
-        days = {(k.gig, k.bucket // DAY_MS) for k in contexts}
+    async for doc in db.gigs.find({"_id": {"$in": sorted(wanted.gigs)}}, session=session):
+        stored.owners[doc["_id"]] = (doc.get("seller"), doc.get("seller_ts", 0))
+        stored.claimants[doc["_id"]] = set(doc.get("claimants", ()))
+    stored.add_claimants((), wanted.gigs)
+    if wanted.renders:
+        cursor = db.renders.find({"_id": {"$in": sorted(wanted.renders)}}, session=session)
+        stored.renders = {doc["_id"]: doc["holder"] async for doc in cursor}
+    todo = plan_batch(new, stored)
+    if todo.more.context_days:
+        days = todo.more.context_days
         cursor = db.context_days.find(mp.context_days_filter(days), session=session)
-        kept = mp.kept_contexts([doc async for doc in cursor])
-        bounded, admitted = bound_contexts(contexts, kept)
+        found = mp.kept_contexts([doc async for doc in cursor])
+        stored.add_contexts(
+            [(gig, day, c) for (gig, day), kept in found.items() for c in kept], days
+        )
+        todo = plan_batch(new, stored)
 
     # Writes, the hottest last: a conflict on a busy rollup row can only happen in the one
     # round trip between that write and the commit.
     await db.events.insert_many(
-        [mp.event_document(e, invalid=judged.get(e.id)) for e in new],
+        [mp.event_document(e, invalid=todo.judged.get(e.id)) for e, _ in todo.events],
         session=session,
     )
-    spent_at = {e.render: e.ts for e in reversed(counted) if e.render is not None}
-    if set(renders) - known_renders:
+    if todo.renders:
         # Inserted: two batches spending the same signed tile collide here.
         await db.renders.insert_many(
-            [mp.render_document(k, renders[k], spent_at[k])
-             for k in sorted(set(renders) - known_renders)],
+            [mp.render_document(key, holder, ts) for key, holder, ts, _ in todo.renders],
             session=session,
         )
-    if changed:
-        writes = [mp.impression_replacement(k, gig_of[k], s) for k, s in changed.items()]
+    if todo.impressions:
+        writes = [mp.impression_replacement(k, todo.impression_gigs[k], s)
+                  for k, s in todo.impressions.items()]
         await db.impressions.bulk_write(
             [ReplaceOne(f, doc, upsert=True) for f, doc in writes], session=session
         )
-    if seen_views - known_views:
+    if todo.page_views:
         await db.page_views.bulk_write(
-            [InsertOne(mp.page_view_document(k, view_buckets[k]))
-             for k in sorted(seen_views - known_views)],
+            [InsertOne(mp.page_view_document(k, b)) for k, b in todo.page_views.items()],
             session=session,
         )
-    owners, conflicts = decide(stored_gigs, new)
     # A gig's kept claimants live on its document: two batches that admit one each write it,
     # collide, and one is retried, so the cap holds across servers.
-    claims, claimed = bound_claims(conflicts, claimants)
     gig_writes = [UpdateOne(*mp.gig_owner(gig, *owner), upsert=True)
-                  for gig, owner in owners.items()]
+                  for gig, owner in todo.owners.items()]
     gig_writes += [UpdateOne(*mp.claimants_addition(gig, sellers), upsert=True)
-                   for gig, sellers in claimed.items()]
+                   for gig, sellers in todo.claimants.items()]
     if gig_writes:
         await db.gigs.bulk_write(gig_writes, session=session)
-    if claims:
+    if todo.claims:
         await db.gig_claims.bulk_write(
-            [UpdateOne(*mp.claim_increment(c), upsert=True) for c in claims.values()],
+            [UpdateOne(*mp.claim_increment(c), upsert=True) for c in todo.claims.values()],
             session=session,
         )
-    invalid = invalid_delta(new, judged)
-    if invalid:
+    if todo.invalid:
         await db.invalid_rollups.bulk_write(
-            [UpdateOne(*mp.invalid_increment(key, n), upsert=True) for key, n in invalid.items()],
+            [UpdateOne(*mp.invalid_increment(key, n), upsert=True)
+             for key, n in todo.invalid.items()],
             session=session,
         )
-    if admitted:
+    if todo.admitted:
         await db.context_days.insert_many(
-            [mp.context_day_document(*triple) for triple in sorted(admitted)], session=session
+            [mp.context_day_document(*triple) for triple in sorted(todo.admitted)],
+            session=session,
         )
-    if bounded:
+    if todo.contexts:
         await db.context_rollups.bulk_write(
             [UpdateOne(*mp.context_rollup_increment(k, c), upsert=True)
-             for k, c in bounded.items()],
+             for k, c in todo.contexts.items()],
             session=session,
         )
-    if delta:
+    if todo.rollups:
         await db.rollups.bulk_write(
-            [UpdateOne(*mp.rollup_increment(k, c, slot), upsert=True) for k, c in delta.items()],
+            [UpdateOne(*mp.rollup_increment(k, c, slot), upsert=True)
+             for k, c in todo.rollups.items()],
             session=session,
         )
-    return judged
+    return todo.judged
 
 
 async def _ids(collection: Any, ids: Iterable[str], session: Session) -> set[str]:
