@@ -35,7 +35,11 @@ PURGE_FIRST_AFTER_S = 600.0
 def create_app(settings: Settings | None = None, store: Store | None = None) -> Starlette:
     """Build the app; the store is opened on startup and closed on shutdown."""
     settings = settings or Settings.from_env()
-    store = store or open_store(settings.database_url, sqlite_writer=settings.sqlite_writer)
+    store = store or open_store(
+        settings.database_url,
+        sqlite_writer=settings.sqlite_writer,
+        mongo_partition_groups=settings.mongo_partition_groups,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

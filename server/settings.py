@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from .edge.signing import SigningKeys
 from .edge.traffic import RATE_LIMITS_DEFAULT, TrafficLimits
 from .errors import SettingsError
-from .model import CLICK_SURFACES_DEFAULT, Surface
+from .model import CLICK_SURFACES_DEFAULT, PARTITIONS, Surface
 
 DEFAULT_DATABASE_URL = "sqlite:///gigmetrics.db"
 
@@ -44,6 +44,10 @@ DOCUMENTED: tuple[tuple[str, str, str], ...] = (
     ("GIGMETRICS_SQLITE_WRITER", "process",
      "who counts and writes beacons on the embedded store: process (a writer process of its "
      "own, beside the event loop) or thread (inside the server process)"),
+    ("GIGMETRICS_MONGO_PARTITION_GROUPS", "1",
+     "on MongoDB, the zones of gig partitions (p, 0-1023) a beacon is split into, one "
+     "transaction each: 1 for a replica set, the number of shard zones on a sharded cluster "
+     "(1 to 1024)"),
     ("GIGMETRICS_LOG_FORMAT", "plain", "one line per request: plain or json"),
     ("GIGMETRICS_LOG_LEVEL", "info",
      "debug, info (a line per request), warning, error or critical; --log-level sets it"),
@@ -82,6 +86,8 @@ class Settings:
     # The SQLite writer (stores/sqlite/writer_process.py). From the environment (`serve`):
     # "process"; an app built in code (tests, embedding) keeps it in its own process.
     sqlite_writer: str = "thread"
+    # MongoDB: one transaction per zone of gig partitions a beacon touches (mongo/ingest.py).
+    mongo_partition_groups: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -111,6 +117,7 @@ class Settings:
             sqlite_writer=_choice(
                 env, "GIGMETRICS_SQLITE_WRITER", "process", ("process", "thread")
             ),
+            mongo_partition_groups=_partition_groups(env),
         )
 
 
@@ -206,6 +213,14 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if value in {"0", "false", "no", "off"}:
         return False
     raise SettingsError(f"{name}={raw!r} is not a boolean: use true or false.")
+
+
+def _partition_groups(env: Mapping[str, str]) -> int:
+    name = "GIGMETRICS_MONGO_PARTITION_GROUPS"
+    groups = _int(env, name, 1, minimum=1)
+    if groups > PARTITIONS:
+        raise SettingsError(f"{name}={groups} is too large: there are {PARTITIONS} partitions.")
+    return groups
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

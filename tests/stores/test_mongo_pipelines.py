@@ -32,7 +32,8 @@ def test_rollup_id_is_deterministic_per_gig_bucket_surface_and_slot() -> None:
 
 def test_rollup_increment_adds_only_nonzero_counters_and_carries_the_shard_key() -> None:
     filter_, update = mp.rollup_increment(KEY, Counts(served=2, clicks=1, viewable=-1), 5)
-    assert filter_ == {"_id": f"g-1|{T0}|search|5", "gig": "g-1", "bucket": T0}
+    assert filter_ == {"_id": f"g-1|{T0}|search|5", "p": mp.partition("g-1"), "gig": "g-1",
+                       "bucket": T0}
     assert update == {
         "$inc": {"served": 2, "viewable": -1, "clicks": 1},
         "$setOnInsert": {"surface": "search", "slot": 5},
@@ -57,7 +58,9 @@ def test_grouped_rows_add_up_and_take_the_window_start() -> None:
 def test_rollup_rows_group_slots_per_gig_bucket_surface() -> None:
     match, group = mp.rollup_rows(["g-2", "g-1", "g-1"], T0, T0 + 10)
     window = {"$gte": T0, "$lt": T0 + 10}
-    assert match == {"$match": {"gig": {"$in": ["g-1", "g-2"]}, "bucket": window}}
+    parts = sorted({mp.partition("g-1"), mp.partition("g-2")})
+    assert match == {"$match": {"p": {"$in": parts}, "gig": {"$in": ["g-1", "g-2"]},
+                                "bucket": window}}
     assert group["$group"]["_id"] == {"gig": "$gig", "bucket": "$bucket", "surface": "$surface"}
     assert set(group["$group"]) - {"_id"} == set(mp.ROLLUP_FIELDS)
 
@@ -74,7 +77,9 @@ def test_rollup_rows_group_slots_per_gig_bucket_surface() -> None:
 def test_event_document_keeps_what_raw_events_are_kept_for(event: Event) -> None:
     doc = mp.event_document(event)
     assert doc == {
-        "_id": event.id, "gig": event.gig, "ts": event.ts, "type": event.type.value,
+        "_id": mp.state_id(event.gig, "e", event.id), "p": mp.partition(event.gig),
+        "gig": event.gig,
+        "k": "e", "t": event.ts, "type": event.type.value,
         **({"seller": event.seller} if event.seller else {}),
     }
     automated = mp.event_document(event._replace(automated=True))
@@ -85,15 +90,25 @@ def test_event_document_keeps_what_raw_events_are_kept_for(event: Event) -> None
 def test_impression_replacement_round_trips_its_state() -> None:
     state = ImpressionState(T0, Surface.CATEGORY, True, False, 4, surface_known=False)
     filter_, doc = mp.impression_replacement("i-1\x1fg-1", "g-1", state)
-    assert carries_shard_key("impressions", filter_)
-    assert doc["_id"] == filter_["_id"] and doc["gig"] == "g-1"
+    assert carries_shard_key("gig_state", filter_)
+    assert doc["_id"] == filter_["_id"] == f"{mp.partition('g-1'):04d}|g-1|i|i-1\x1fg-1"
+    assert doc["gig"] == "g-1" and doc["p"] == mp.partition("g-1") and doc["t"] == T0
     assert mp.impression_state(doc) == state
 
 
 def test_ownership_builders_carry_their_shard_keys_and_never_write_empty_updates() -> None:
+    p = mp.partition("g-1")
     owner = mp.gig_owner("g-1", "alice", T0)
-    assert owner == ({"_id": "g-1"}, {"$set": {"seller": "alice", "seller_ts": T0}})
-    claim = mp.claim_increment(Conflict("g-1", "mallory", T0, T0 + 5, 2))
+    assert owner == ({"_id": "g-1", "p": p}, {"$set": {"seller": "alice", "seller_ts": T0}})
+    assert carries_shard_key("gigs", owner[0])
+    state, update = mp.owner_update("g-1", ("alice", T0), ["mallory"])
+    assert state == {"_id": f"{p:04d}|g-1|o|"} and carries_shard_key("gig_state", state)
+    assert update["$setOnInsert"]["p"] == p
+    assert update["$set"] == {"seller": "alice", "seller_ts": T0}
+    assert update["$addToSet"] == {"claimants": {"$each": ["mallory"]}}
+    assert "$set" not in mp.owner_update("g-1", None, ["eve"])[1]  # the owner stays
+    claim = mp.claim_increment(Conflict("g-1", "mallory", T0, T0 + 5, 2), 3)
+    assert claim[0] == {"_id": "g-1|mallory|3", "p": p, "gig": "g-1"}
     assert carries_shard_key("gig_claims", claim[0]) and claim[1]["$inc"] == {"events": 2}
     assert mp.conflict({"gig": "g-1", "seller": "mallory", "first": T0, "last": T0 + 5,
                         "events": 2}) == Conflict("g-1", "mallory", T0, T0 + 5, 2)
@@ -102,7 +117,23 @@ def test_ownership_builders_carry_their_shard_keys_and_never_write_empty_updates
     assert invalid[1] == {"$inc": {"events": 3}, "$setOnInsert": {"reason": "crawler"}}
     with pytest.raises(ValueError):
         mp.invalid_increment(("g-1", T0, "crawler"), 0)
-    assert mp.render_document("n.1", "i-1", T0)["_id"] == "n.1"
+    assert mp.render_document("n.1", "g-1", "i-1", T0)["_id"] == f"{p:04d}|g-1|r|n.1"
+    contexts = mp.contexts_addition("g-1", 5, ["logo"])
+    assert contexts[0] == {"_id": f"{p:04d}|g-1|c|5"}
+    assert carries_shard_key("gig_state", contexts[0])
+    assert contexts[1]["$setOnInsert"]["p"] == p
+
+
+def test_state_ids_of_a_zone_are_one_range_of_the_shard_key() -> None:
+    """`gig_state` is range-sharded by `_id`: ordering ids must order their partitions."""
+    gigs = [f"gig-{n}" for n in range(300)]
+    ordered = sorted(gigs, key=lambda g: mp.state_id(g, "e", "x"))
+    assert [mp.partition(g) for g in ordered] == sorted(mp.partition(g) for g in gigs)
+    for zone in range(3):
+        low, high = mp.zone_range(zone, 3)
+        for gig in gigs:
+            inside = mp.state_bound(low) <= mp.state_id(gig, "o") < mp.state_bound(high)
+            assert inside == (mp.zone_of(mp.partition(gig), 3) == zone)
 
 
 def test_unique_indexes_are_compatible_with_the_shard_plan() -> None:
@@ -119,7 +150,9 @@ def test_readme_shard_plan_covers_every_collection() -> None:
     section = text[text.index("### Sharding") :]
     section = section[: section.index("\n## ")]
     for collection, key in mp.SHARD_KEYS.items():
-        shape = ", ".join(f"{k}: 1" for k in key) if key != ("_id",) else "_id: \"hashed\""
+        shape = ", ".join(f"{k}: 1" for k in key)
+        if collection in mp.HASHED_SHARD_KEYS:
+            shape = '_id: "hashed"'
         assert re.search(rf"`{collection}`.*\{{{re.escape(shape)}\}}", section), collection
     for unsharded in ("api_keys", "rejections", "health"):
         assert f"`{unsharded}`" in section, unsharded
@@ -128,8 +161,7 @@ def test_readme_shard_plan_covers_every_collection() -> None:
 def test_span_totals_group_on_the_server_by_the_span_each_bucket_falls_in() -> None:
     edges = [T0, T0 + 4 * 900_000, T0 + 9 * 900_000, T0 + 20 * 900_000]
     match, group = mp.span_totals(["g-2", "g-1"], edges)
-    assert match == {"$match": {"gig": {"$in": ["g-1", "g-2"]},
-                                "bucket": {"$gte": T0, "$lt": edges[-1]}}}
+    assert match == {"$match": mp.rollups_filter(["g-1", "g-2"], T0, edges[-1])}
     span = group["$group"]["_id"]["bucket"]
     # Latest edge first: the first case a bucket passes is its span's start.
     assert [b["then"] for b in span["$switch"]["branches"]] == [edges[2], edges[1]]
