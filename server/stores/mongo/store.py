@@ -1,8 +1,9 @@
 """The production store: MongoDB through PyMongo's asyncio API (`pymongo.AsyncMongoClient`).
 
 Opening runs, in order: a `hello` (fails fast on an unreachable server, and tells whether
-the server takes one `bulkWrite` across collections: MongoDB 8.0, wire version 25), then the
-missing collections and indexes. Each batch is then one transaction per zone
+the server takes one `bulkWrite` across collections: MongoDB 8.0, wire version 25), the
+missing collections and indexes, then the migration of a database of the layout before
+partitions (`migration.py`, once per database). Each batch is then one transaction per zone
 of gig partitions it touches, of three commands: a read, a write, a commit (`ingest.py`);
 the query and document shapes are pure builders (`pipelines.py`). Needs a replica set or a
 sharded cluster (transactions); a single-node replica set is enough.
@@ -35,6 +36,7 @@ from ...errors import StoreUnavailable
 from ...model import Event, Rejection, Surface, bucket_of, now_ms
 from ..base import REJECTIONS_KEPT, ApiKey, DeletedData, IngestResult, InvalidRow, StoredRejection
 from . import ingest as mongo_ingest
+from . import migration
 from . import pipelines as mp
 
 log = logging.getLogger("gigmetrics.mongo")
@@ -134,6 +136,10 @@ class MongoStore:
             hello = await self._db.command("hello")  # fails fast on an unreachable server
             with pymongo.timeout(OPEN_TIMEOUT_S):
                 await self._create_collections()
+            # A database of the layout before partitions is brought up to this one (each of
+            # its commands has the client's time limit; the whole may take longer).
+            if await migration.migrate(self._db, OPEN_TIMEOUT_S):
+                log.info("migrated database %r to layout %d", self.database, migration.LAYOUT)
             self._writer = mongo_ingest.Writer(
                 self._client, self._db, zones=self.partition_groups,
                 client_bulk=hello.get("maxWireVersion", 0)
