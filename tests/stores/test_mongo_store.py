@@ -15,6 +15,7 @@ from pymongo import AsyncMongoClient, monitoring
 from server.errors import StoreUnavailable
 from server.model import Event, Surface
 from server.stores import IngestResult, MongoStore
+from server.stores.mongo import ingest as mongo_ingest
 from server.stores.mongo import pipelines as mp
 
 from ..conftest import WireServer
@@ -409,3 +410,38 @@ async def gig_totals_for(store: MongoStore, gigs: list[str]) -> dict[str, tuple[
         for i in range(3):
             sums[i] += values[i]
     return {gig: tuple(v) for gig, v in totals.items()}
+
+
+async def test_servers_before_mongodb_8_get_one_bulk_write_per_collection(
+    mongo_database_url: str,
+) -> None:
+    listener = Commands()
+
+    def recording(url: str) -> Any:
+        return AsyncMongoClient(url, event_listeners=[listener], w="majority", journal=True)
+
+    store = MongoStore(mongo_database_url, client_factory=recording)
+    await store.open()
+    try:
+        assert store._writer is not None
+        store._writer.client_bulk = False  # as `open` decides for a maxWireVersion below 25
+        await store.ingest(listing(0))
+        listener.commands.clear()
+        assert await store.ingest(listing(1)) == IngestResult(20, 0)
+        names = [next(iter(c)) for c in listener.commands]
+        written = {c[name] for c in listener.commands for name in ("insert", "update") if name in c}
+        assert await rows(store, ("g-0",)) == {("g-0", T0, Surface.SEARCH): (2, 0, 0, 0, 2, 2)}
+    finally:
+        await store.close()
+    assert "bulkWrite" not in names and names[0] == "find" and names[-1] == "commitTransaction"
+    assert written == {"gig_state", "rollups", "context_rollups"}
+    assert len(names) <= 6
+
+
+def test_transactions_in_flight_in_one_process_hold_distinct_slots() -> None:
+    slots = mongo_ingest.WriterSlots(start=14)
+    with slots.hold() as first, slots.hold() as second, slots.hold(retry=True) as third:
+        assert (first, second) == (14, 15)
+        assert len({first, second, third}) == 3 and 0 <= third < mp.ROLLUP_SLOTS
+    with slots.hold() as again:
+        assert again == 14  # released: the lowest free past the start again
