@@ -17,6 +17,7 @@ window per key: the window's start is part of the key, so a counter is one `$inc
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
@@ -119,14 +120,22 @@ class TrafficScreen:
             by_pv.setdefault(event.pv, []).append(i)
             if event.type is EventType.SERVED:
                 tiles.setdefault(event.pv, []).append(i)
-        # One counter per key and window, incremented once per beacon by all its events.
+        # One counter per key and window, incremented once per beacon by all its events. On a
+        # shared storage the increments go out at once: one round trip, not one per counter.
+        checks: list[tuple[str, Sequence[int], Limit | None, str]] = []
         if by_ip:
-            await self._limit(over, f"ip/{ip}", by_ip, second, limits.ip, Invalid.OVER_RATE)
-        for pv, indices in by_pv.items():
-            await self._limit(over, f"pv/{pv}", indices, second, limits.pv, Invalid.OVER_RATE)
-        for pv, indices in tiles.items():
-            await self._limit(over, f"tiles/{pv}", indices, second, limits.tiles,
-                              Invalid.TOO_MANY_TILES)
+            checks.append((f"ip/{ip}", by_ip, limits.ip, Invalid.OVER_RATE))
+        checks += [(f"pv/{pv}", ix, limits.pv, Invalid.OVER_RATE) for pv, ix in by_pv.items()]
+        checks += [(f"tiles/{pv}", ix, limits.tiles, Invalid.TOO_MANY_TILES)
+                   for pv, ix in tiles.items()]
+        checks = [check for check in checks if check[2] is not None]
+        counts = await self._counts([(key, len(ix), limit) for key, ix, limit, _ in checks],
+                                    second)
+        for (_, indices, limit, reason), count in zip(checks, counts, strict=True):
+            assert limit is not None
+            allowed = max(limit.events - (count - len(indices)), 0)
+            for i in indices[allowed:]:  # the first reason found stays (ip, pv, then tiles)
+                over.setdefault(i, reason)
         if not over:
             return tuple(events)
         return tuple(
@@ -134,26 +143,29 @@ class TrafficScreen:
             for i, e in enumerate(events)
         )
 
-    async def _limit(self, over: dict[int, str], key: str, indices: Sequence[int], now: int,
-                     limit: Limit | None, reason: str) -> None:
-        if limit is None:
-            return
-        window = limit.window_s
-        start = now - now % window
+    async def _counts(
+        self, increments: Sequence[tuple[str, int, Limit | None]], now: int
+    ) -> list[int]:
+        """Each key's count in its limit's current window after adding its amount."""
         if self._local is None and self._storage is None:
             storage = self._make_storage()
             if isinstance(storage, MemoryStorage):
                 self._local = LocalCounters()
             else:
                 self._storage = storage
-        if self._local is not None:
-            count = self._local.incr(key, window, start, len(indices))
-        else:
-            assert self._storage is not None
-            count = await self._storage.incr(f"gm/{key}/{start}", window, len(indices))
-        allowed = max(limit.events - (count - len(indices)), 0)
-        for i in indices[allowed:]:
-            over.setdefault(i, reason)
+        windows = []
+        for key, amount, limit in increments:
+            assert limit is not None
+            window = limit.window_s
+            windows.append((key, amount, window, now - now % window))
+        if self._local is not None:  # in memory: no tasks to make
+            local = self._local
+            return [local.incr(key, w, start, amount) for key, amount, w, start in windows]
+        shared = self._storage
+        assert shared is not None
+        return list(await asyncio.gather(
+            *(shared.incr(f"gm/{key}/{start}", w, amount) for key, amount, w, start in windows)
+        ))
 
 
 _OFF = TrafficLimits(None, None, None)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient, monitoring
 
+from server.edge.traffic import TrafficLimits, TrafficScreen
 from server.errors import StoreUnavailable
 from server.model import Event, Surface
 from server.stores import IngestResult, MongoStore
@@ -448,3 +449,44 @@ def test_transactions_in_flight_in_one_process_hold_distinct_slots() -> None:
         assert len({first, second, third}) == 3 and 0 <= third < mp.ROLLUP_SLOTS
     with slots.hold() as again:
         assert again == 14  # released: the lowest free past the start again
+
+
+class Timeline(monitoring.CommandListener):
+    """The order in which commands start and are answered."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, str]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.steps.append(("started", event.command_name))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        self.steps.append(("answered", event.command_name))
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self.steps.append(("failed", event.command_name))
+
+
+async def test_a_beacons_over_rate_counters_go_out_at_once(mongo_database_url: str) -> None:
+    timeline = Timeline()
+
+    def recording(url: str) -> Any:
+        return AsyncMongoClient(url, event_listeners=[timeline], w="majority", journal=True)
+
+    store = MongoStore(mongo_database_url, client_factory=recording)
+    await store.open()
+    try:
+        screen = TrafficScreen(store.counters, TrafficLimits.parse("ip=5/minute,tiles=10/hour"))
+        events = [served(f"i-{n}", pv="p-1") for n in range(20)]
+        events += [served(f"j-{n}") for n in range(6)]  # no page view: counted by address
+        marked = await screen.screen(events, "10.0.0.1", now=T0 / 1000)
+        timeline.steps.clear()  # the client has its connections now
+        again = await screen.screen(events[:1] + events[-1:], "10.0.0.1", now=T0 / 1000)
+    finally:
+        await store.close()
+    reasons = [e.invalid for e in marked]
+    assert reasons == [None] * 10 + ["too_many_tiles"] * 10 + [None] * 5 + ["over_rate"]
+    assert [e.invalid for e in again] == ["too_many_tiles", "over_rate"]
+    counters = [step for step in timeline.steps if step[1] == "findAndModify"]
+    # ip, page view and tiles: all three sent before the first answer, one round trip.
+    assert counters[:3] == [("started", "findAndModify")] * 3, counters
