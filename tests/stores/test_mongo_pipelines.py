@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from server.counting.batch import Stored, needs, plan_batch
 from server.counting.metrics import RollupRow
 from server.counting.ownership import Conflict
 from server.counting.rules import ImpressionState, RollupKey
-from server.model import Counts, Event, Surface
+from server.model import Counts, Event, Surface, Trust
 from server.stores.mongo import INDEXES
 from server.stores.mongo import pipelines as mp
 
@@ -178,3 +180,24 @@ def test_gig_totals_keep_only_click_surfaces_clicks() -> None:
     assert mp.gig_total({"_id": "g-1", "served": 3, "clicks": 1}) == (
         "g-1", Counts(served=3, clicks=1)
     )
+
+
+def test_a_plans_writes_carry_shard_keys_and_counters_go_to_the_slot_given() -> None:
+    batch = [served("i-1", seller="alice", context="logo", trust=Trust.MOVE),
+             click("i-1"), view("p-1", gig="g-2"), served("i-2", invalid="crawler")]
+    stored = Stored()
+    stored.add_contexts((), needs(batch).context_days)
+    ops = mp.batch_writes(plan_batch(batch, stored), slot=5)
+    names = [op[0] for op in ops]
+    state = [i for i, name in enumerate(names) if name in ("gig_state", "gigs")]
+    assert max(state) < min(set(range(len(names))) - set(state))  # the hot counters last
+    for collection, kind, first, second in ops:
+        if kind == "insert":
+            assert first["_id"].startswith(f"{first['p']:04d}|{first['gig']}|")
+        else:
+            assert carries_shard_key(collection, first) and second
+        if collection.endswith("rollups"):
+            assert first["_id"].endswith("|5") or "#5|" in first["_id"], first
+    kinds = Counter((op[0], op[1]) for op in ops)
+    assert kinds[("gig_state", "insert")] == 5  # 4 events, 1 page load
+    assert kinds[("gig_state", "replace")] == 1 and kinds[("gigs", "update")] == 2
