@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         settings.database_url,
         sqlite_writer=settings.sqlite_writer,
         sqlite_synchronous=settings.sqlite_synchronous,
+        mongo_partition_groups=settings.mongo_partition_groups,
     )
 
     @contextlib.asynccontextmanager

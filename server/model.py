@@ -6,6 +6,7 @@ The bottom of the house: it imports nothing of gigmetrics, and everything may im
 from __future__ import annotations
 
 import time
+import zlib
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import NamedTuple
@@ -18,6 +19,16 @@ BUCKET_MS = 15 * 60 * 1000
 def bucket_of(ts: int) -> int:
     """Start (epoch ms) of the 15-minute bucket holding `ts`."""
     return ts - ts % BUCKET_MS
+
+
+# Partitions of gigs (MongoDB's shard zones are ranges of them): a CRC-32 of the UTF-8 gig id,
+# the same in every process and version (Python's `hash` of a string is salted per process).
+PARTITIONS = 1024
+
+
+def partition(gig: str) -> int:
+    """The partition of a gig's documents, 0 <= p < PARTITIONS."""
+    return zlib.crc32(gig.encode()) % PARTITIONS
 
 
 def now_ms() -> int:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from .edge.signing import SigningKeys
 from .edge.traffic import RATE_LIMITS_DEFAULT, TrafficLimits
 from .errors import SettingsError
-from .model import CLICK_SURFACES_DEFAULT, Surface
+from .model import CLICK_SURFACES_DEFAULT, PARTITIONS, Surface
 
 DEFAULT_DATABASE_URL = "sqlite:///gigmetrics.db"
 # What browser clients of the API send: the key, JSON, Apollo's client awareness, a trace id.
@@ -57,6 +57,10 @@ DOCUMENTED: tuple[tuple[str, str, str], ...] = (
      "how durable an acknowledged beacon is on the embedded store: full (fsynced at its group's "
      "commit: survives a power cut) or normal (survives a crash of the server, not of the "
      "machine; faster)"),
+    ("GIGMETRICS_MONGO_PARTITION_GROUPS", "1",
+     "on MongoDB, the zones of gig partitions (p, 0-1023) a beacon is split into, one "
+     "transaction each: 1 for a replica set, the number of shard zones on a sharded cluster "
+     "(1 to 1024)"),
     ("GIGMETRICS_LOG_FORMAT", "plain", "one line per request: plain or json"),
     ("GIGMETRICS_LOG_LEVEL", "info",
      "debug, info (a line per request), warning, error or critical; --log-level sets it"),
@@ -105,6 +109,8 @@ class Settings:
     # "process"; an app built in code (tests, embedding) keeps it in its own process.
     sqlite_writer: str = "thread"
     sqlite_synchronous: str = "full"
+    # MongoDB: one transaction per zone of gig partitions a beacon touches (mongo/ingest.py).
+    mongo_partition_groups: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -143,6 +149,7 @@ class Settings:
             sqlite_synchronous=_choice(
                 env, "GIGMETRICS_SQLITE_SYNCHRONOUS", "full", ("full", "normal")
             ),
+            mongo_partition_groups=_partition_groups(env),
         )
 
 
@@ -254,6 +261,14 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if value in {"0", "false", "no", "off"}:
         return False
     raise SettingsError(f"{name}={raw!r} is not a boolean: use true or false.")
+
+
+def _partition_groups(env: Mapping[str, str]) -> int:
+    name = "GIGMETRICS_MONGO_PARTITION_GROUPS"
+    groups = _int(env, name, 1, minimum=1)
+    if groups > PARTITIONS:
+        raise SettingsError(f"{name}={groups} is too large: there are {PARTITIONS} partitions.")
+    return groups
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

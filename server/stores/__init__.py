@@ -35,13 +35,14 @@ def open_store(
     mongo_client_factory: ClientFactory | None = None,
     sqlite_writer: str = "thread",
     sqlite_synchronous: str = "full",
+    mongo_partition_groups: int = 1,
 ) -> Store:
     """The store a database URL names, not yet opened: callers `await store.open()`.
 
     `sqlite:///relative/path.db` is relative to the working directory and
     `sqlite:////absolute/path.db` absolute; `mongodb://host/dbname` and `mongodb+srv://...`
     use the database in the URL path (default `gigmetrics`). `sqlite_writer` and
-    `sqlite_synchronous`: see `SQLiteStore`.
+    `sqlite_synchronous`: see `SQLiteStore`; `mongo_partition_groups`: see `MongoStore`.
     """
     if url.startswith(SQLITE_PREFIX):
         path = url[len(SQLITE_PREFIX) :]
@@ -55,7 +56,9 @@ def open_store(
     if url.startswith(("mongodb://", "mongodb+srv://")):
         from .mongo import MongoStore
 
-        return MongoStore(url, client_factory=mongo_client_factory)
+        return MongoStore(
+            url, client_factory=mongo_client_factory, partition_groups=mongo_partition_groups
+        )
     raise SettingsError(
         f"database URL {url!r} is not supported: use sqlite:///path/to/file.db "
         "or mongodb://host/dbname (or mongodb+srv://...)."

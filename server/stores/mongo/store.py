@@ -1,8 +1,12 @@
 """The production store: MongoDB through PyMongo's asyncio API (`pymongo.AsyncMongoClient`).
 
-Each batch is one multi-document transaction (`mongo_ingest.py`); the query and document
-shapes are pure builders (`pipelines.py`). Needs a replica set or a sharded cluster
-(transactions); a single-node replica set is enough.
+Opening runs, in order: a `hello` (fails fast on an unreachable server, and tells whether
+the server takes one `bulkWrite` across collections: MongoDB 8.0, wire version 25), the
+missing collections and indexes, then the migration of a database of the layout before
+partitions (`migration.py`, once per database). Each batch is then one transaction per zone
+of gig partitions it touches, of three commands: a read, a write, a commit (`ingest.py`);
+the query and document shapes are pure builders (`pipelines.py`). Needs a replica set or a
+sharded cluster (transactions); a single-node replica set is enough.
 
 Production notes (README "MongoDB"):
 - write concern `majority` with `j: true` (the default here unless the URL sets `w`), so an
@@ -10,7 +14,8 @@ Production notes (README "MongoDB"):
   acknowledged event is visible to the next query;
 - every operation has a time limit (`timeoutMS` in the URL, default 5 s): a stalled server
   makes a batch fail with 503 (the client retries later) instead of hanging;
-- shard plan: `pipelines.SHARD_KEYS`.
+- shard plan: `pipelines.SHARD_KEYS`, `p` first in every gig-keyed key; zones are ranges of
+  `p` (GIGMETRICS_MONGO_PARTITION_GROUPS of them).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from ...errors import StoreUnavailable
 from ...model import Event, Rejection, Surface, bucket_of, now_ms
 from ..base import REJECTIONS_KEPT, ApiKey, DeletedData, IngestResult, InvalidRow, StoredRejection
 from . import ingest as mongo_ingest
+from . import migration
 from . import pipelines as mp
 
 log = logging.getLogger("gigmetrics.mongo")
@@ -48,17 +54,19 @@ CHANGES_WAIT_LIMIT_S = 10.0  # or REJECTIONS_KEPT documents, whichever comes fir
 
 ClientFactory = Callable[[str], Any]
 
+# Every gig-keyed collection has its shard key's index (`pipelines.SHARD_KEYS`), the one
+# reads and deletions by gig use; purges use {k, t} and {bucket}.
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
-    "events": [([("ts", 1)], {})],
-    "impressions": [([("bucket", 1)], {})],
-    "page_views": [([("bucket", 1)], {})],
-    "rollups": [([("gig", 1), ("bucket", 1)], {}), ([("bucket", 1)], {})],
-    "context_rollups": [([("gig", 1), ("bucket", 1)], {}), ([("bucket", 1)], {})],
-    "context_days": [([("gig", 1), ("day", 1)], {})],
-    "gigs": [([("seller", 1)], {})],
-    "invalid_rollups": [([("gig", 1), ("bucket", 1)], {}), ([("bucket", 1)], {})],
-    "renders": [([("ts", 1)], {})],
-    "gig_claims": [([("last", -1)], {})],
+    "gig_state": [
+        ([("gig", 1), ("k", 1)], {}),
+        ([("k", 1), ("t", 1)], {}),
+        ([("seller", 1)], {"sparse": True}),
+    ],
+    "gigs": [([("p", 1), ("_id", 1)], {}), ([("seller", 1)], {})],
+    "rollups": [([("p", 1), ("gig", 1), ("bucket", 1)], {}), ([("bucket", 1)], {})],
+    "context_rollups": [([("p", 1), ("gig", 1), ("bucket", 1)], {}), ([("bucket", 1)], {})],
+    "invalid_rollups": [([("p", 1), ("gig", 1), ("bucket", 1)], {}), ([("bucket", 1)], {})],
+    "gig_claims": [([("p", 1), ("gig", 1)], {}), ([("last", -1)], {}), ([("seller", 1)], {})],
     "rate_counters": [([("expires", 1)], {"expireAfterSeconds": 0})],
     "api_keys": [([("secret_hash", 1)], {"unique": True})],
 }
@@ -105,13 +113,18 @@ async def answering(what: str) -> AsyncIterator[None]:
 class MongoStore:
     """gigmetrics in MongoDB."""
 
-    def __init__(self, url: str, *, client_factory: ClientFactory | None = None) -> None:
+    def __init__(
+        self, url: str, *, client_factory: ClientFactory | None = None, partition_groups: int = 1
+    ) -> None:
         self.url = url
         self.database = database_name(url)
         self._factory = client_factory or default_client
         self.timeout_s = timeout_ms(url) / 1000
+        # Transactions per batch at most: one per zone of gig partitions it touches.
+        self.partition_groups = partition_groups
         self._client: Any = None
         self._db: Any = None
+        self._writer: mongo_ingest.Writer | None = None
 
     async def open(self) -> None:
         """Connect and create missing collections and indexes (bounded in time)."""
@@ -120,9 +133,18 @@ class MongoStore:
         self._client = self._factory(self.url)
         self._db = self._client[self.database]
         try:
-            await self._db.command("ping")  # fails fast on an unreachable server
+            hello = await self._db.command("hello")  # fails fast on an unreachable server
             with pymongo.timeout(OPEN_TIMEOUT_S):
                 await self._create_collections()
+            # A database of the layout before partitions is brought up to this one (each of
+            # its commands has the client's time limit; the whole may take longer).
+            if await migration.migrate(self._db, OPEN_TIMEOUT_S):
+                log.info("migrated database %r to layout %d", self.database, migration.LAYOUT)
+            self._writer = mongo_ingest.Writer(
+                self._client, self._db, zones=self.partition_groups,
+                client_bulk=hello.get("maxWireVersion", 0)
+                >= mongo_ingest.CLIENT_BULK_WIRE_VERSION,
+            )
         except PyMongoError as error:
             await self.close()
             raise StoreUnavailable(
@@ -142,7 +164,7 @@ class MongoStore:
 
     async def close(self) -> None:
         """Close the client; safe to call twice."""
-        client, self._client, self._db = self._client, None, None
+        client, self._client, self._db, self._writer = self._client, None, None, None
         if client is not None:
             await client.close()
 
@@ -169,11 +191,10 @@ class MongoStore:
         self, events: Sequence[Event], rejections: Sequence[Rejection] = ()
     ) -> IngestResult:
         """Store and count a batch in one transaction: all of it, exactly once, or nothing."""
-        db = self._live()
+        self._live()
+        assert self._writer is not None
         async with answering("store this batch"):
-            return await mongo_ingest.ingest(
-                self._client, db, events, rejections, self.timeout_s
-            )
+            return await self._writer.ingest(events, rejections, self.timeout_s)
 
     async def surface_totals(self, gigs: Sequence[str], start: int, end: int) -> list[RollupRow]:
         """Rows summed per (gig, surface) over the window; `bucket` is `start`."""
@@ -188,10 +209,12 @@ class MongoStore:
         return [mp.grouped_row(doc) for doc in docs]
 
     async def gig_totals(
-        self, gigs: Sequence[str], start: int, end: int, click_surfaces: frozenset[Surface]
+        self, gigs: Sequence[str] | None, start: int, end: int,
+        click_surfaces: frozenset[Surface],
     ) -> dict[str, Metrics]:
-        """Each gig's totals over the window, summed on the server: one result per gig."""
-        if not gigs:
+        """Each gig's totals over the window (None: every gig, matched without a list of
+        them), summed on the server: one result per gig."""
+        if gigs is not None and not gigs:
             return {}
         docs = await self._aggregate("rollups", mp.gig_totals(gigs, start, end, click_surfaces))
         return {gig: Metrics.of(counts) for gig, counts in map(mp.gig_total, docs)}
@@ -226,7 +249,7 @@ class MongoStore:
         if limit <= 0:
             return []
         async with answering("read rejected events"):
-            newest = [("received", -1), ("_id", -1)]
+            newest = [("received", -1), ("index", -1)]
             cursor = self._live().rejections.find().sort(newest).limit(limit)
             docs = await cursor.to_list(None)
         return [StoredRejection(d["received"], d["index"], d["reason"], d["raw"]) for d in docs]
@@ -244,33 +267,25 @@ class MongoStore:
 
     async def set_owner(self, gig: str, seller: str, when: int) -> None:
         """Make `seller` the owner of `gig`, whatever it was (filter by the shard key)."""
+        self._live()
+        assert self._writer is not None
         async with answering("set the gig's owner"):
-            await self._live().gigs.update_one(*mp.gig_owner(gig, seller, when), upsert=True)
+            await self._writer.set_owner(gig, seller, when, self.timeout_s)
 
     async def gig_claims(self, limit: int) -> list[Conflict]:
         """Sellers named for gigs another seller owns, most recent first."""
         if limit <= 0:
             return []
-        async with answering("read gig claims"):
-            order = [("last", -1), ("gig", 1), ("seller", 1)]
-            docs = await self._live().gig_claims.find().sort(order).limit(limit).to_list(None)
+        docs = await self._aggregate("gig_claims", mp.claims_newest(limit))
         return [mp.conflict(doc) for doc in docs]
 
     async def purge(self, raw_before: int, buckets_before: int) -> None:
         """Drop raw data of whole buckets before `raw_before` and rollups before
         `buckets_before` (multi-document deletes: no shard key needed)."""
         db = self._live()
-        raw_floor = bucket_of(raw_before)
         async with answering("purge old data"):
-            await db.events.delete_many({"ts": {"$lt": raw_floor}})
-            await db.impressions.delete_many({"bucket": {"$lt": raw_floor}})
-            await db.page_views.delete_many({"bucket": {"$lt": raw_floor}})
-            await db.rollups.delete_many({"bucket": {"$lt": buckets_before}})
-            await db.context_rollups.delete_many({"bucket": {"$lt": buckets_before}})
-            await db.context_days.delete_many(mp.context_days_before(buckets_before))
-            await db.invalid_rollups.delete_many({"bucket": {"$lt": buckets_before}})
-            await db.renders.delete_many({"ts": {"$lt": raw_floor}})
-            await db.rejections.delete_many({"received": {"$lt": raw_floor}})
+            for name, query in mp.purge_filters(bucket_of(raw_before), buckets_before):
+                await db[name].delete_many(query)
 
     @contextlib.asynccontextmanager
     async def changes(self) -> AsyncIterator[AsyncIterator[frozenset[str]]]:
@@ -294,8 +309,13 @@ class MongoStore:
         db = self._live()
         counts: dict[str, int] = {}
         async with answering("delete the data"):
-            for name, query in mp.deletion_filters(gigs, seller).items():
-                counts[name] = (await db[name].delete_many(query)).deleted_count
+            for name, collection, query in mp.deletion_filters(gigs, seller):
+                if name == "context_days":  # counted as the contexts kept, as on SQLite
+                    kept = await db[collection].find(query, {"contexts": 1}).to_list(None)
+                    counts[name] = sum(len(doc.get("contexts", ())) for doc in kept)
+                deleted = (await db[collection].delete_many(query)).deleted_count
+                if name and name != "context_days":
+                    counts[name] = counts.get(name, 0) + deleted
         return DeletedData(**counts)
 
     async def save_key(self, key: ApiKey) -> None:

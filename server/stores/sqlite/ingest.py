@@ -5,7 +5,7 @@ each write is one multi-row VALUES statement (per 512 rows), and each read retur
 as one JSON array (`json_group_array`). So the writer thread gives up Python's GIL once per
 statement, not once per row: per-row steps (`executemany`, fetching row by row) made it wait
 behind the busy event loop for every row, a GIL convoy that cost more than the writing.
-Counting itself is `transitions.plan`; nothing here decides a count.
+Counting itself is `counting/batch.py`'s plan; nothing here decides a count.
 """
 
 from __future__ import annotations
@@ -17,19 +17,9 @@ from typing import Any
 
 import orjson
 
-from ...counting.ownership import OTHER_SELLERS, Owner, bound_claims, decide
-from ...counting.rules import (
-    ContextDelta,
-    ImpressionState,
-    bound_contexts,
-    count_invalid,
-    impression_key,
-    invalid_delta,
-    invalid_reason,
-    page_view_key,
-    plan,
-)
-from ...model import DAY_MS, Event, EventType, Rejection, bucket_of
+from ...counting.batch import Needs, Stored, needs, plan_batch
+from ...counting.rules import ImpressionState, count_invalid
+from ...model import Event, Rejection
 from ..base import REJECTIONS_KEPT, IngestResult
 from .schema import SURFACE_CODES, SURFACES, TYPE_CODES
 
@@ -139,84 +129,62 @@ def ingest_group(conn: sqlite3.Connection, batches: Sequence[Batch]) -> list[Ing
 
 
 def _count(conn: sqlite3.Connection, new: list[Event]) -> dict[str, str]:
-    """Store and count new events; returns the ones `plan` judged invalid (id -> reason)."""
-    counted = [e for e in new if not e.automated and e.invalid is None]
-    impressions = _load_impressions(
-        conn, {impression_key(e) for e in counted if e.type is not EventType.VIEW}
+    """Store and count new events as `batch.plan_batch` plans them; returns the ones it
+    judged invalid (id -> reason)."""
+    wanted = needs(new)
+    stored = Stored(
+        impressions=_load_impressions(conn, set(wanted.impressions)),
+        page_views=set(_read(conn, STORED_PAGE_VIEWS, wanted.page_views)),
+        renders=dict(_read(conn, STORED_RENDERS, wanted.renders)),
+        owners={gig: (seller, when)
+                for gig, seller, when in _read(conn, STORED_OWNERS, wanted.gigs)},
     )
-    view_buckets: dict[str, int] = {}
-    for event in counted:
-        key = page_view_key(event) if event.type is EventType.VIEW else None
-        if key is not None:
-            view_buckets.setdefault(key, bucket_of(event.ts))
-    seen_views = set(_read(conn, STORED_PAGE_VIEWS, view_buckets))
-    known_views = set(seen_views)
-    wanted = {e.render for e in counted if e.render is not None}
-    renders: dict[str, str] = dict(_read(conn, STORED_RENDERS, wanted))
-    known_renders = set(renders)
-    contexts: ContextDelta = {}
-    judged: dict[str, str] = {}
-    changed, delta = plan(counted, impressions, seen_views, contexts, renders, judged)
-    _write(conn, INSERT_EVENTS, [_event_row(e, judged) for e in new])
-    spent_at = {e.render: e.ts for e in reversed(counted) if e.render is not None}
-    _write(conn, INSERT_RENDERS,
-           [(k, renders[k], spent_at[k]) for k in sorted(set(renders) - known_renders)])
-    _write(conn, INSERT_INVALID, [(*key, n) for key, n in invalid_delta(new, judged).items()],
-           ADD_INVALID)
+    # Kept contexts and claimants are read only when the plan asks: most groups need neither.
+    todo = plan_batch(new, stored)
+    if todo.more:
+        _load_more(conn, stored, todo.more)
+        todo = plan_batch(new, stored)
+    _write(conn, INSERT_EVENTS, [
+        (e.id, e.gig, e.ts, TYPE_CODES[e.type], e.seller, reason) for e, reason in todo.events
+    ])
+    _write(conn, INSERT_RENDERS, [(key, holder, ts) for key, holder, ts, _ in todo.renders])
+    _write(conn, INSERT_INVALID, [(*key, n) for key, n in todo.invalid.items()], ADD_INVALID)
     codes = SURFACE_CODES
     _write(conn, INSERT_IMPRESSIONS, [
         (key, s.bucket, codes[s.surface], int(s.viewable), int(s.clicked), s.position,
          int(s.surface_known), s.context)
-        for key, s in changed.items()
+        for key, s in todo.impressions.items()
     ], REPLACE_IMPRESSIONS)
-    if contexts:
-        _count_contexts(conn, contexts)
-    _write(conn, INSERT_PAGE_VIEWS, [(key, view_buckets[key]) for key in seen_views - known_views])
-    _write(conn, INSERT_ROLLUPS, [
-        (k.gig, k.bucket, k.surface.value, c.served, c.viewable, c.clicks, c.views,
-         c.position_sum, c.position_count)
-        for k, c in delta.items()
-    ], ADD_ROLLUPS)
-    _own(conn, new)
-    return judged
-
-
-def _event_row(event: Event, judged: dict[str, str]) -> tuple[Any, ...]:
-    reason = invalid_reason(event, judged.get(event.id))
-    return (event.id, event.gig, event.ts, TYPE_CODES[event.type], event.seller, reason)
-
-
-def _own(conn: sqlite3.Connection, new: list[Event]) -> None:
-    """Owners set by trusted events, and conflicting claims kept (`ownership.decide`)."""
-    rows = _read(conn, STORED_OWNERS, {e.gig for e in new})
-    stored: dict[str, Owner] = {gig: (seller, when) for gig, seller, when in rows}
-    owners, conflicts = decide(stored, new)
-    _write(conn, INSERT_GIGS, [(gig, s, when) for gig, (s, when) in owners.items()], SET_OWNERS)
-    if not conflicts:
-        return
-    kept: dict[str, set[str]] = {}
-    for gig, seller in _read(conn, STORED_CLAIMANTS, {gig for gig, _ in conflicts}):
-        if seller != OTHER_SELLERS:
-            kept.setdefault(gig, set()).add(seller)
-    bounded, _ = bound_claims(conflicts, kept)
-    _write(conn, INSERT_CLAIMS,
-           [(c.gig, c.seller, c.first, c.last, c.events) for c in bounded.values()], ADD_CLAIMS)
-
-
-def _count_contexts(conn: sqlite3.Connection, contexts: ContextDelta) -> None:
-    kept: dict[tuple[str, int], set[str]] = {(k.gig, k.bucket // DAY_MS): set() for k in contexts}
-    days = sorted({day for _, day in kept})
-    sql = KEPT_CONTEXTS.replace("{days}", ",".join(map(str, days)))
-    for gig, day, context in _read(conn, sql, {gig for gig, _ in kept}):
-        if (gig, day) in kept:
-            kept[(gig, day)].add(context)
-    bounded, admitted = bound_contexts(contexts, kept)
-    _write(conn, INSERT_CONTEXT_DAYS, sorted(admitted))
+    _write(conn, INSERT_CONTEXT_DAYS, sorted(todo.admitted))
     _write(conn, INSERT_CONTEXT_ROLLUPS, [
         (k.gig, k.bucket, k.surface.value, k.context, c.served, c.viewable, c.clicks,
          c.position_sum, c.position_count)
-        for k, c in bounded.items()
+        for k, c in todo.contexts.items()
     ], ADD_CONTEXT_ROLLUPS)
+    _write(conn, INSERT_PAGE_VIEWS, list(todo.page_views.items()))
+    _write(conn, INSERT_ROLLUPS, [
+        (k.gig, k.bucket, k.surface.value, c.served, c.viewable, c.clicks, c.views,
+         c.position_sum, c.position_count)
+        for k, c in todo.rollups.items()
+    ], ADD_ROLLUPS)
+    _write(conn, INSERT_GIGS, [(gig, s, when) for gig, (s, when) in todo.owners.items()],
+           SET_OWNERS)
+    _write(conn, INSERT_CLAIMS,
+           [(c.gig, c.seller, c.first, c.last, c.events) for c in todo.claims.values()],
+           ADD_CLAIMS)
+    return todo.judged
+
+
+def _load_more(conn: sqlite3.Connection, stored: Stored, more: Needs) -> None:
+    """Read the kept contexts and claimants a plan asked for into `stored`."""
+    if more.context_days:
+        days = sorted({day for _, day in more.context_days})
+        sql = KEPT_CONTEXTS.replace("{days}", ",".join(map(str, days)))
+        rows = _read(conn, sql, {gig for gig, _ in more.context_days})
+        stored.add_contexts([r for r in rows if (r[0], r[1]) in more.context_days],
+                            more.context_days)
+    if more.claimants:
+        stored.add_claimants(_read(conn, STORED_CLAIMANTS, more.claimants), more.claimants)
 
 
 def _load_impressions(conn: sqlite3.Connection, keys: set[str]) -> dict[str, ImpressionState]:
