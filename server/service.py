@@ -119,13 +119,15 @@ class MetricsService:
         return await self.store.sellers()
 
     async def ranked(
-        self, gigs: Sequence[str], span: Span, order: Order
+        self, gigs: Sequence[str], span: Span, order: Order, *, every: bool = False
     ) -> list[tuple[str, Metrics, RankKey]]:
         """The gigs sorted by `order` with their totals and sort keys: one store read, of
-        per-gig sums (the database adds the rows up, not Python)."""
+        per-gig sums (the database adds the rows up, not Python). `every`: `gigs` are all
+        the store's gigs, so the read names none of them (no command carries 100,000 ids)."""
         found = (
             await self.store.gig_totals(
-                gigs, span.window.start, span.window.end, self.settings.click_surfaces
+                None if every else gigs, span.window.start, span.window.end,
+                self.settings.click_surfaces,
             )
             if gigs
             else {}

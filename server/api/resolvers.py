@@ -145,7 +145,8 @@ async def top_gigs(
     span = _span(ctx, range_, time_zone)
     gigs = await ctx.service.gigs_of_sellers(sellers) if sellers != [] else []
     gigs = await ctx.visible(access, gigs)
-    ranked = await ctx.service.ranked(gigs, span, by.order)
+    # Every gig (the admin's ranking): the store sums them all without a list of ids.
+    ranked = await ctx.service.ranked(gigs, span, by.order, every=sellers is None)
     scope = "*" if sellers is None else ",".join(sellers)
     page = paginate(
         ranked, lambda item: item[2], first=first, after=after, list_name=f"t:{by.name}:{scope}"

@@ -116,7 +116,8 @@ class Store(Protocol):
         reads days x surfaces sums, not every 15-minute row."""
 
     async def gig_totals(
-        self, gigs: Sequence[str], start: int, end: int, click_surfaces: frozenset[Surface]
+        self, gigs: Sequence[str] | None, start: int, end: int,
+        click_surfaces: frozenset[Surface],
     ) -> dict[str, Metrics]:
         """Each gig's totals over `start <= bucket < end`, clicks only of `click_surfaces`,
         summed by the database (rankings read one row per gig); gigs without rows are left

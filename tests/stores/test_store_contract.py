@@ -221,6 +221,19 @@ async def test_span_totals_sum_each_span_gig_and_surface(store: Store) -> None:
     assert await store.span_totals(["g-none"], edges) == []
 
 
+async def test_every_gigs_totals_are_read_without_a_list_of_them(store: Store) -> None:
+    await store.ingest([
+        served("i-1"), click("i-1"), served("i-2", gig="g-2", surface=HOMEPAGE),
+        click("i-2", gig="g-2", surface=HOMEPAGE), served("i-3", gig="g-3", ts=T0 + 9 * B),
+    ])
+    clicking = frozenset({SEARCH, CATEGORY})
+    every = await store.gig_totals(None, T0, T0 + 5 * B, clicking)
+    assert every == await store.gig_totals(["g-1", "g-2", "g-3"], T0, T0 + 5 * B, clicking)
+    assert {gig: (m.served, m.clicks) for gig, m in every.items()} == {
+        "g-1": (1, 1), "g-2": (1, 0),  # a homepage click is not one of `clicks`; g-3 is later
+    }
+
+
 async def test_surface_totals_group_by_gig_and_surface(store: Store) -> None:
     await store.ingest(
         [

@@ -139,11 +139,14 @@ class SQLiteStore:
         return await self._read(partial(reads.span_totals, gigs, edges))
 
     async def gig_totals(
-        self, gigs: Sequence[str], start: int, end: int, click_surfaces: frozenset[Surface]
+        self, gigs: Sequence[str] | None, start: int, end: int,
+        click_surfaces: frozenset[Surface],
     ) -> dict[str, Metrics]:
-        """Each gig's totals over the window with only click surfaces' clicks: kept totals
-        of gigs unchanged since they were read (`WindowTotals`), the others summed in SQL
-        (one row per gig crosses into Python); gigs without rows are left out."""
+        """Each gig's totals over the window with only click surfaces' clicks (None: every
+        gig): kept totals of gigs unchanged since they were read (`WindowTotals`), the others
+        summed in SQL (one row per gig crosses into Python); gigs without rows are left out."""
+        if gigs is None:  # one JSON parameter on SQLite: a list of every gig costs no command
+            gigs = await self.gigs_of_sellers(None)
         if not gigs:
             return {}
         found, stale, stamp = self._totals.lookup(gigs, start, end, click_surfaces)
