@@ -18,6 +18,7 @@ from server.model import Event, Surface
 from server.stores import IngestResult, MongoStore
 from server.stores.mongo import ingest as mongo_ingest
 from server.stores.mongo import pipelines as mp
+from server.stores.mongo.store import SLOTS_PER_WRITER
 
 from ..conftest import WireServer
 from .store_events import T0, click, rows, served, view, viewable
@@ -276,14 +277,14 @@ async def test_every_single_document_write_carries_its_shard_key(mongo_database_
             assert statement["u"]["$inc"], "no empty $inc"
 
 
-UNSHARDED = ("migrations", "health", "api_keys")  # the README's unsharded collections
+UNSHARDED = ("migrations", "health", "api_keys", "writers")  # the README's unsharded ones
 
 
 def single_document_writes(commands: list[dict[str, Any]]) -> Iterator[tuple[str, Any]]:
     """(collection, {"q": filter, "u": update}) of every update and replacement sent, in
     `update` commands and in client-level `bulkWrite`s."""
     for command in commands:
-        if "update" in command:
+        if "updates" in command:  # (a findAndModify has an `update` of its own)
             for statement in command["updates"]:
                 yield command["update"], statement
         elif "bulkWrite" in command:
@@ -488,5 +489,12 @@ async def test_a_beacons_over_rate_counters_go_out_at_once(mongo_database_url: s
     assert reasons == [None] * 10 + ["too_many_tiles"] * 10 + [None] * 5 + ["over_rate"]
     assert [e.invalid for e in again] == ["too_many_tiles", "over_rate"]
     counters = [step for step in timeline.steps if step[1] == "findAndModify"]
-    # ip, page view and tiles: all three sent before the first answer, one round trip.
-    assert counters[:3] == [("started", "findAndModify")] * 3, counters
+    # The address, and the page view (its pv and tiles windows in one document): both sent
+    # before the first answer, one round trip.
+    assert counters == [("started", "findAndModify")] * 2 + [("answered", "findAndModify")] * 2
+
+
+async def test_servers_of_one_database_take_different_counter_slots(open_stores: Any) -> None:
+    first, second = await open_stores("gm-a"), await open_stores("gm-b")
+    starts = [s._writer.slots.start for s in (first, second)]  # type: ignore[union-attr]
+    assert starts[1] - starts[0] == SLOTS_PER_WRITER  # numbered in the order they opened

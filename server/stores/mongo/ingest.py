@@ -74,10 +74,13 @@ CLIENT_BULK_WIRE_VERSION = 25
 
 class WriterSlots:
     """Counter slots for this process's transactions in flight: each holds one no other
-    holds, counted from a random start so that processes spread over the slots too."""
+    holds, counted from `start` (the store's own run of slots: `MongoStore._writer_number`),
+    so that processes write different counter documents too."""
 
     def __init__(self, start: int | None = None) -> None:
-        self.start = random.randrange(mp.ROLLUP_SLOTS) if start is None else start
+        self.start = (random.randrange(mp.ROLLUP_SLOTS) if start is None else start) % (
+            mp.ROLLUP_SLOTS
+        )
         self._held: set[int] = set()
 
     @contextlib.contextmanager
