@@ -19,7 +19,6 @@ from .demo import demo_routes
 from .health import StoreHealth, health_routes
 from .live import LiveUpdates
 from .model import DAY_MS, now_ms
-from .nosniff import Nosniff
 from .observability import LIVE_SUBSCRIPTIONS, metrics_route
 from .request_log import RequestLog, configure_logging
 from .sdk import sdk_route
@@ -80,7 +79,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         routes.extend(demo_routes(settings))
     app = Starlette(
         routes=routes, lifespan=lifespan,
-        middleware=[Middleware(RequestLog), Middleware(Nosniff), Middleware(Compression)],
+        middleware=[Middleware(RequestLog), Middleware(Compression)],
     )
     app.state.settings = settings
     app.state.store = store

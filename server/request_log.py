@@ -24,6 +24,7 @@ from .observability import REQUEST_SECONDS
 log = logging.getLogger("gigmetrics.request")
 
 REQUEST_ID_HEADER = b"x-request-id"
+NOSNIFF = (b"x-content-type-options", b"nosniff")
 # An incoming id is kept when it is short and plain (it ends up in logs and headers).
 _SANE_ID = re.compile(rb"[A-Za-z0-9._:/+=-]{8,128}")
 _STATUS_CLASS = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
@@ -53,8 +54,13 @@ class RequestLog:
             nonlocal status, size
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()),
-                                      (REQUEST_ID_HEADER, request_id)]
+                headers = [*message.get("headers", ()), (REQUEST_ID_HEADER, request_id)]
+                # Every answer: a browser must not run a JSON answer or a text error page as a
+                # script or a style because its bytes look like one. Here, not in a layer of
+                # its own: the collector's hot path pays one middleware, not two.
+                if not any(name == NOSNIFF[0] for name, _ in headers):
+                    headers.append(NOSNIFF)
+                message["headers"] = headers
             elif message["type"] == "http.response.body":
                 size += len(message.get("body", b""))
             await send(message)
