@@ -100,7 +100,7 @@ def parse_batch(
         oldest_days=oldest_days,
         automated=automated or flagged,
         invalid="crawler" if automated else "declared_automation" if flagged else None,
-        device=device,
+        device=Device.OTHER if automated else device,
     )
 
 
@@ -330,6 +330,9 @@ def event_to_wire(event: Event) -> dict[str, Any]:
 
 def crawled(batch: Batch) -> Batch:
     """The batch as a crawler's: every event kept as invalid traffic (`crawler`), whatever the
-    client declared, exactly as `parse_batch(..., automated=True)` makes it."""
-    events = tuple(e._replace(automated=True, invalid=Invalid.CRAWLER) for e in batch.events)
+    client declared, of no device, exactly as `parse_batch(..., automated=True)` makes it."""
+    events = tuple(
+        e._replace(automated=True, invalid=Invalid.CRAWLER, device=Device.OTHER)
+        for e in batch.events
+    )
     return Batch(events, batch.rejections)

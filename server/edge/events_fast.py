@@ -123,6 +123,8 @@ def parse_valid_body(
         return None  # also refuses inf and nan: every comparison with nan is false
     # As parse_batch: the server's crawler flag names the reason, else the client's own.
     reason = "crawler" if automated else "declared_automation" if wire.automated else None
+    if automated:
+        device = Device.OTHER  # a crawler is no device (events.parse_batch)
     oldest = received - oldest_days * DAY_MS
     events: list[Event] = []
     append = events.append
