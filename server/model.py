@@ -193,6 +193,7 @@ class Counts:
     views: int = 0
     position_sum: int = 0
     position_count: int = 0
+    orders: int = 0
 
     def add(self, other: Counts) -> None:
         """Add `other` into this one."""
@@ -202,9 +203,11 @@ class Counts:
         self.views += other.views
         self.position_sum += other.position_sum
         self.position_count += other.position_count
+        self.orders += other.orders
 
     def is_zero(self) -> bool:
         """True when adding this changes nothing."""
         return not (
             self.served or self.viewable or self.clicks or self.views or self.position_count
+            or self.orders
         )
