@@ -136,3 +136,13 @@ def bound_variants(
 def variant_days(delta: SplitDelta) -> set[tuple[str, int]]:
     """The (gig, UTC day) pairs whose kept variants bounding `delta` reads."""
     return {(k.gig, k.bucket // DAY_MS) for k in delta if k.kind == VARIANT}
+
+
+class SplitRow(NamedTuple):
+    """Split rollups of one gig summed over one span of time (`start`: the span's start)."""
+
+    gig: str
+    start: int
+    kind: str
+    key: str
+    tally: Tally
