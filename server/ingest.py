@@ -10,10 +10,8 @@ from limits import RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from .edge.events import event_to_wire
-from .edge.screen import screened
 from .errors import StoreUnavailable
-from .model import Batch, Event, EventType, Rejection, now_ms
+from .model import Batch, Rejection
 from .observability import STORE_WRITE_SECONDS, count_events
 from .stores.base import Store
 
@@ -81,7 +79,6 @@ async def record(
     A store that cannot write raises `StoreUnavailable`, which `health` notes for `/readyz`;
     `sampler` thins the rejections that are stored during a flood.
     """
-    batch = orders_held_back(batch)
     stored = batch
     if sampler is not None and batch.rejections:
         stored = Batch(batch.events, sampler.kept(batch.rejections))
@@ -103,27 +100,3 @@ async def record(
         duplicates=result.duplicates,
         rejected=tuple((r.index, r.reason) for r in batch.rejections),
     )
-
-
-# The wire format takes orders, but the counting rules do not know them yet: a store would
-# count an order's impression as seen, or an impression named "None". Until they do, an
-# order is refused with this reason rather than stored and miscounted.
-ORDERS_NOT_COUNTED = (
-    "type: order events are not counted by this server yet; send them again after upgrading"
-)
-
-
-def orders_held_back(batch: Batch) -> Batch:
-    """The batch with its orders moved to the rejections (at their batch index)."""
-    if all(event.type is not EventType.ORDER for event in batch.events):
-        return batch
-    # Events and rejections together are the batch in order: events fill the free indices.
-    size = len(batch.events) + len(batch.rejections)
-    refused = {r.index for r in batch.rejections}
-    events = iter(batch.events)
-    raws = [{} if i in refused else event_to_wire(next(events)) for i in range(size)]
-    return screened(batch, raws, _no_orders, now_ms())
-
-
-def _no_orders(event: Event) -> str | None:
-    return ORDERS_NOT_COUNTED if event.type is EventType.ORDER else None

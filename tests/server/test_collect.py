@@ -13,7 +13,6 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.edge.events import MAX_BODY_BYTES
 from server.errors import StoreUnavailable
-from server.ingest import ORDERS_NOT_COUNTED
 from server.model import BUCKET_MS, Device, Event, bucket_of
 from server.settings import Settings
 
@@ -64,15 +63,17 @@ def test_valid_batch_is_accepted_and_counted(client: TestClient) -> None:
     assert stored_served(client) == 3
 
 
-def test_a_tiles_variant_is_accepted_and_orders_wait_until_they_are_counted(
+def test_a_tiles_variant_and_its_order_are_accepted_and_the_order_counted_once(
     client: TestClient,
 ) -> None:
     order = {"id": "ORD-000001", "type": "order", "gig": "g-1", "imp": "i0", "value": 25,
              "currency": "USD", "ts": now_ms() - 500}
     response = post(client, {"events": [{**served(0), "variant": "thumb-B"}, order]})
     assert response.json() == {  # type: ignore[attr-defined]
-        "accepted": 1, "duplicates": 0, "rejected": [{"index": 1, "reason": ORDERS_NOT_COUNTED}]
+        "accepted": 2, "duplicates": 0, "rejected": []
     }
+    again = post(client, {"events": [order]})  # the backend reports it too
+    assert again.json() == {"accepted": 0, "duplicates": 1, "rejected": []}  # type: ignore[attr-defined]
     assert stored_served(client) == 1
 
 
