@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .api_harness import HOUR_MS, Api, Events, now_ms
+from server.edge.signing import SigningKeys
+
+from .api_harness import HOUR_MS, Api, ApiFactory, CountingStore, Events, now_ms
 
 INSIGHT = """query($gig: ID!, $baseline: String) { gigMetrics(gigId: $gig) {
   orders clicks views conversionRate
@@ -139,3 +141,37 @@ def test_by_device_follows_the_served_request(api: Api, events: Events) -> None:
 def test_the_new_lists_are_cheap_for_the_query_cost_limit(api: Api) -> None:
     query = "{ gigMetrics(gigId: \"g-1\") { variants { variant } byDevice { device } } }"
     assert "errors" not in api.post(query)
+
+
+def test_the_hero_query_reads_no_split_rollups_and_the_breakdowns_share_one_read(
+    make_api: ApiFactory, events: Events
+) -> None:
+    api = make_api(wrap=CountingStore)
+    t = now_ms() - HOUR_MS
+    api.collect([{**events.served("g-1", "i1", t), "variant": "A"}])
+    api.store.calls.clear()
+    hero = """{ gigMetrics(gigId: "g-1") { servedImpressions orders conversionRate
+      daily { date servedImpressions orders } bySurface { surface orders } } }"""
+    api.data(hero)
+    assert api.store.calls["split_totals"] == 0
+    assert api.store.calls["span_totals"] == 1
+    api.store.calls.clear()
+    api.data("""{ gigMetrics(gigId: "g-1") { revenue { amount } variants { variant }
+      byDevice { device } } }""")
+    assert api.store.calls["split_totals"] == 1
+
+
+def test_with_signing_on_a_page_order_is_invalid_and_the_backends_report_still_counts(
+    make_api: ApiFactory, events: Events
+) -> None:
+    api = make_api(signing_keys=SigningKeys.parse("k1:" + "s" * 32))
+    t = now_ms() - HOUR_MS
+    page = order(events, "g-1", "ORD-000001", t, value=30, currency="USD")
+    assert api.collect([page])["accepted"] == 1
+    assert api.collect([page])["duplicates"] == 1  # a retried page report is still one
+    assert api.record([page]) == {"accepted": 1, "duplicates": 0, "rejected": []}
+    assert api.record([page])["duplicates"] == 1
+    found = api.data("""{ gigMetrics(gigId: "g-1") { orders revenue { amount }
+      invalidTraffic { reason events } } }""")["gigMetrics"]
+    assert found["orders"] == 1 and found["revenue"] == [{"amount": 30.0}]
+    assert found["invalidTraffic"] == [{"reason": "unsigned", "events": 1}]
