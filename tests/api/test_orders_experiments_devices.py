@@ -138,9 +138,16 @@ def test_by_device_follows_the_served_request(api: Api, events: Events) -> None:
     assert rows["TABLET"]["servedImpressions"] == rows["OTHER"]["servedImpressions"] == 0
 
 
-def test_the_new_lists_are_cheap_for_the_query_cost_limit(api: Api) -> None:
-    query = "{ gigMetrics(gigId: \"g-1\") { variants { variant } byDevice { device } } }"
-    assert "errors" not in api.post(query)
+def test_the_cost_limit_counts_variants_and_devices_as_the_small_lists_they_are(
+    api: Api,
+) -> None:
+    # Per gig: its node, 21 variant rows at most (20 kept a day and the rest), 4 devices.
+    ranking = "{a}: topGigs(by: CLICKS, first: 100) {{ edges {{ node {{ variants {{ variant }} " \
+        "byDevice {{ device }} }} }} }}"
+    three = "{ " + " ".join(ranking.format(a=f"r{n}") for n in range(3)) + " }"
+    assert "errors" not in api.post(three)  # about 8,000
+    five = "{ " + " ".join(ranking.format(a=f"r{n}") for n in range(5)) + " }"
+    assert api.post(five)["errors"][0]["extensions"]["limit"] == "cost"  # about 13,500
 
 
 def test_the_hero_query_reads_no_split_rollups_and_the_breakdowns_share_one_read(
