@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.types import Receive
 
 from .edge.bots import is_crawler
+from .edge.devices import device_of
 from .edge.events import MAX_BODY_BYTES, crawled
 from .edge.events_fast import parse_body
 from .edge.signing import check
@@ -69,7 +70,8 @@ class Collector:
             return _error(413, f"the body is over {MAX_BODY_BYTES} bytes: send fewer events "
                           "per request", origin)
         try:
-            batch = parse_body(body, received=received, oldest_days=self.max_backdate_days)
+            batch = parse_body(body, received=received, oldest_days=self.max_backdate_days,
+                               device=device_of(agent))
             # Screened only when there is something to screen: an agent costs a regex search.
             if batch.events and is_crawler(agent):
                 batch = crawled(batch)

@@ -43,6 +43,8 @@ class EventType(StrEnum):
     VIEWABLE = "viewable"
     CLICK = "click"
     VIEW = "view"
+    # A sale of the gig; last, so stored type numbers of the others keep their values.
+    ORDER = "order"
 
 
 class Surface(StrEnum):
@@ -53,6 +55,15 @@ class Surface(StrEnum):
     HOMEPAGE = "homepage"
     USER_PAGE = "user_page"
     OTHER = "other"
+
+
+class Device(StrEnum):
+    """What kind of device showed a tile, from the User-Agent of its `served` request."""
+
+    DESKTOP = "desktop"
+    MOBILE = "mobile"
+    TABLET = "tablet"
+    OTHER = "other"  # unknown, a crawler, a TV or console: nothing a seller designs for
 
 
 CLICK_SURFACES_DEFAULT = frozenset({Surface.SEARCH, Surface.CATEGORY})
@@ -145,6 +156,13 @@ class Event(NamedTuple):
     render: str | None = None
     # A click sooner than CLICK_MIN_MS after its snippet impression id was made.
     quick: bool = False
+    # Which version of the tile a `served` event's render showed (a listing experiment).
+    variant: str | None = None
+    # An order's amount, in the major unit of `currency` (ISO 4217); both or neither.
+    value: float | None = None
+    currency: str | None = None
+    # From the User-Agent of the request that carried the event; None: not known (recordEvents).
+    device: Device | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +193,7 @@ class Counts:
     views: int = 0
     position_sum: int = 0
     position_count: int = 0
+    orders: int = 0
 
     def add(self, other: Counts) -> None:
         """Add `other` into this one."""
@@ -184,9 +203,11 @@ class Counts:
         self.views += other.views
         self.position_sum += other.position_sum
         self.position_count += other.position_count
+        self.orders += other.orders
 
     def is_zero(self) -> bool:
         """True when adding this changes nothing."""
         return not (
             self.served or self.viewable or self.clicks or self.views or self.position_count
+            or self.orders
         )

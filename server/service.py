@@ -25,6 +25,7 @@ from .counting.metrics import (
     totals,
 )
 from .counting.ownership import Conflict
+from .counting.splits import SplitRow
 from .counting.windows import Window, previous_window, range_window, rolling_window
 from .edge.events import parse_events
 from .edge.screen import screened, seller_screen
@@ -110,6 +111,17 @@ class MetricsService:
         found: dict[str, list[ContextRow]] = {gig: [] for gig in gigs}
         if gigs:
             for row in await self.store.context_totals(gigs, span.window.start, span.window.end):
+                if row.gig in found:
+                    found[row.gig].append(row)
+        return found
+
+    async def splits(self, gigs: Sequence[str], span: Span) -> dict[str, list[SplitRow]]:
+        """Each gig's variant, device and revenue rollups summed per local day of the
+        window: one store read."""
+        found: dict[str, list[SplitRow]] = {gig: [] for gig in gigs}
+        if gigs:
+            edges = [*span.window.day_starts, span.window.end]
+            for row in await self.store.split_totals(gigs, edges):
                 if row.gig in found:
                     found[row.gig].append(row)
         return found

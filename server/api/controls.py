@@ -25,6 +25,10 @@ class DeletedDataResult:
     gig_claims: int = strawberry.field(
         description="Ownership claims kept for the admin: on these gigs, or by this seller."
     )
+    split_rollups: int = strawberry.field(
+        description="Rollup rows by variant, device and currency."
+    )
+    variant_days: int = strawberry.field(description="Kept variants per day.")
 
     @classmethod
     def of(cls, deleted: DeletedData) -> DeletedDataResult:
@@ -40,6 +44,8 @@ class DeletedDataResult:
             rejections=deleted.rejections,
             invalid_rollups=deleted.invalid_rollups,
             gig_claims=deleted.gig_claims,
+            split_rollups=deleted.split_rollups,
+            variant_days=deleted.variant_days,
         )
 
 

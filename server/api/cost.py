@@ -32,7 +32,9 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
+from ..counting.splits import VARIANTS_PER_DAY
 from ..counting.windows import MAX_RANGE_DAYS, ROLLING_DAYS
+from ..model import Device
 
 # The dashboard's seller page at its largest (10 gigs, each with a 400-day series, and the
 # seller's own report) costs about 4,500; a gig's report over 400 days about 1,300. What the
@@ -41,6 +43,10 @@ from ..counting.windows import MAX_RANGE_DAYS, ROLLING_DAYS
 MAX_COST = 10_000
 SIZE_ARGUMENTS = ("first", "limit")
 DEFAULT_DAYS = ROLLING_DAYS + 1  # the days a rolling window touches
+# Lists without a size argument whose length is bounded otherwise: a device per class, and a
+# window's variants (those kept on a day, and the row summing the rest; an experiment's
+# variants are the same from day to day).
+FIXED_SIZES = {"byDevice": len(Device), "variants": VARIANTS_PER_DAY + 1}
 
 
 def operation_cost(
@@ -75,6 +81,8 @@ class _Walk:
             arguments = self._arguments(field, node)
             inner_days = _days(arguments.get("range"), days)
             size = next((arguments[a] for a in SIZE_ARGUMENTS if a in arguments), None)
+            if size is None:
+                size = FIXED_SIZES.get(node.name.value)
             many = times * (size if isinstance(size, int) and size > 0 else 1)
             if node.name.value == "daily":
                 many *= inner_days

@@ -21,13 +21,15 @@ class EventInput:
     id: str = strawberry.field(
         description="Unique event id, 8-64 characters of A-Z a-z 0-9 _ -; the dedupe key."
     )
-    type: str = strawberry.field(description="One of served, viewable, click, view.")
+    type: str = strawberry.field(description="One of served, viewable, click, view, order.")
     gig: str = strawberry.field(description="Gig id, 1-64 characters of A-Z a-z 0-9 _ . : -.")
     seller: str | None = strawberry.field(
         default=None, description="Seller id of the gig (required with a partner key)."
     )
     imp: str | None = strawberry.field(
-        default=None, description="Impression id; required on served, viewable and click."
+        default=None,
+        description="Impression id; required on served, viewable and click; on an order, the "
+        "impression whose click led to it (optional).",
     )
     pv: str | None = strawberry.field(default=None, description="Page-view id of a gig page.")
     surface: str | None = strawberry.field(
@@ -47,6 +49,21 @@ class EventInput:
         description="The listing's or page's signature token (data-gm-sig), as the snippet "
         "sends it; checked on /collect when signing is on, kept as is here.",
     )
+    variant: str | None = strawberry.field(
+        default=None,
+        description="On a served event: which version of the tile this render showed "
+        "(data-gm-variant), 1-32 characters of A-Z a-z 0-9 _ . : -.",
+    )
+    value: float | None = strawberry.field(
+        default=None,
+        description="On an order: its value (>= 0) in the major unit of currency; with "
+        "currency or not at all.",
+    )
+    currency: str | None = strawberry.field(
+        default=None,
+        description="On an order: the ISO 4217 code of value (three capital letters, e.g. "
+        "USD); with value or not at all.",
+    )
 
     def as_wire(self) -> dict[str, Any]:
         """The event as `/collect` JSON, unset fields left out."""
@@ -62,6 +79,9 @@ class EventInput:
             "position": self.position,
             "ts": self.ts,
             "sig": self.sig,
+            "variant": self.variant,
+            "value": self.value,
+            "currency": self.currency,
         }
         return {name: value for name, value in fields.items() if value is not None}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from strawberry.dataloader import DataLoader
 
 from ..counting.metrics import ContextRow, GigReport, Metrics
+from ..counting.splits import SplitRow
 from ..service import MetricsService, Span
 
 ReportKey = tuple[str, Span]
@@ -66,6 +67,23 @@ def context_loader(service: MetricsService) -> ContextLoader:
         found: dict[ReportKey, list[ContextRow]] = {}
         for span, gigs in _by_span(keys).items():
             rows = await service.contexts(sorted(set(gigs)), span)
+            found.update(((gig, span), found_rows) for gig, found_rows in rows.items())
+        return [found[key] for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+SplitLoader = DataLoader[ReportKey, list[SplitRow]]
+
+
+def split_loader(service: MetricsService) -> SplitLoader:
+    """Loads gigs' variant, device and revenue rollups per day (variants, byDevice,
+    revenue share one read); one store read per window asked."""
+
+    async def load(keys: list[ReportKey]) -> list[list[SplitRow]]:
+        found: dict[ReportKey, list[SplitRow]] = {}
+        for span, gigs in _by_span(keys).items():
+            rows = await service.splits(sorted(set(gigs)), span)
             found.update(((gig, span), found_rows) for gig, found_rows in rows.items())
         return [found[key] for key in keys]
 

@@ -51,6 +51,11 @@ class MetricsFields:
         description="Mean 1-based position of the tile in its listing, over the served "
         "impressions that carried one; null when none did."
     )
+    orders: int = strawberry.field(
+        description="Orders (each order id once): those naming a shown impression count "
+        "under its day and surface (by the time it was shown), the rest under the day they "
+        "came and surface OTHER."
+    )
 
 
 def measured(m: metrics.Metrics) -> dict[str, Any]:
@@ -62,4 +67,5 @@ def measured(m: metrics.Metrics) -> dict[str, Any]:
         "views": m.views,
         **rates(m),
         "average_position": m.average_position,
+        "orders": m.orders,
     }

@@ -18,10 +18,12 @@ from .loaders import (
     ContextLoader,
     ReportLoader,
     SellerLoader,
+    SplitLoader,
     TotalsLoader,
     context_loader,
     report_loader,
     seller_loader,
+    split_loader,
     totals_loader,
 )
 
@@ -42,6 +44,7 @@ class Context:
     sellers: SellerLoader
     totals: TotalsLoader
     contexts: ContextLoader
+    splits: SplitLoader
     _access: asyncio.Task[Access] | None = field(default=None, repr=False)
     # A WebSocket's `connection_init` payload (strawberry sets it); it carries the key.
     connection_params: dict[str, Any] | None = None
@@ -66,6 +69,7 @@ class Context:
             seller_loader(service),
             totals_loader(service),
             context_loader(service),
+            split_loader(service),
             live=live,
         )
 
@@ -77,6 +81,7 @@ class Context:
         self.sellers = seller_loader(service)
         self.totals = totals_loader(service)
         self.contexts = context_loader(service)
+        self.splits = split_loader(service)
 
     def authorization(self) -> str | None:
         """The key as sent: the `Authorization` header, or on a WebSocket the

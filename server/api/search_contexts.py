@@ -43,6 +43,9 @@ class ContextMetrics:
     average_position: float | None = strawberry.field(
         description="Mean 1-based position of the tile in these listings; null when unknown."
     )
+    orders: int = strawberry.field(
+        description="Orders attributed to these impressions: the searches that sell."
+    )
 
     @classmethod
     def of(cls, item: metrics.ContextFigures) -> ContextMetrics:
@@ -56,6 +59,7 @@ class ContextMetrics:
             viewable_impressions=m.viewable,
             clicks=m.clicks,
             average_position=m.average_position,
+            orders=m.orders,
             **rates(m),
         )
 

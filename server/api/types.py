@@ -14,6 +14,7 @@ from ..model import Surface as WireSurface
 from ..model import invalid_kind
 from ..service import Span
 from ..stores.base import StoredRejection
+from .breakdowns import DeviceMetrics, Revenue, VariantMetrics, devices_of, revenue_of, variants_of
 from .enums import SurfaceName
 from .metric_fields import MetricsFields, measured
 from .request_context import Context
@@ -138,6 +139,10 @@ class GigMetrics(MetricsFields):
     gig_id: strawberry.ID = strawberry.field(description="The gig's id (as in data-gm-gig).")
     window: TimeWindow = strawberry.field(description="The window these metrics cover.")
     span: strawberry.Private[Span]
+    conversion_rate: float | None = strawberry.field(
+        description="Percent: 100 * orders / (clicks + views), the visits to the gig's page; "
+        "null without visits."
+    )
 
     daily: list[DailyMetrics] = strawberry.field(
         resolver=_daily,
@@ -161,12 +166,29 @@ class GigMetrics(MetricsFields):
         "over-rate, forged or replayed signatures...), per reason, most first, over the same "
         "window; read from rollups.",
     )
+    revenue: list[Revenue] = strawberry.field(
+        resolver=revenue_of,
+        description="Orders' value per currency over the window, the largest amount first "
+        "(one entry per currency; no conversion between them).",
+    )
+    variants: list[VariantMetrics] = strawberry.field(
+        resolver=variants_of,
+        description="One entry per tile variant (data-gm-variant) seen in the window, the "
+        "most served first, each against the baseline with an always-valid verdict; read "
+        "from variant rollups.",
+    )
+    by_device: list[DeviceMetrics] = strawberry.field(
+        resolver=devices_of,
+        description="One entry per device class (all four, zero-filled), from the request "
+        "that carried each tile's served event; read from device rollups.",
+    )
 
     @classmethod
     def of(cls, gig: str, total: metrics.Metrics, span: Span) -> GigMetrics:
         """A gig's node; daily and bySurface are loaded in batches when asked for."""
         return cls(
-            gig_id=strawberry.ID(gig), window=TimeWindow.of(span), span=span, **measured(total)
+            gig_id=strawberry.ID(gig), window=TimeWindow.of(span), span=span,
+            conversion_rate=total.conversion_rate, **measured(total)
         )
 
 

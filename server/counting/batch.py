@@ -36,6 +36,7 @@ from .rules import (
     page_view_key,
     plan,
 )
+from .splits import SplitDelta, bound_variants, variant_days
 
 DayPair = tuple[str, int]  # (gig, UTC day number)
 
@@ -53,10 +54,12 @@ class Needs:
     # only an impression stored on another day), and the gigs whose claimants bound claims.
     context_days: set[DayPair] = field(default_factory=set)
     claimants: set[str] = field(default_factory=set)
+    # Variants kept per (gig, day): asked for only by a plan (`more`) that names variants.
+    variant_days: set[DayPair] = field(default_factory=set)
 
     def __bool__(self) -> bool:
         return bool(self.impressions or self.page_views or self.renders or self.gigs
-                    or self.context_days or self.claimants)
+                    or self.context_days or self.claimants or self.variant_days)
 
 
 @dataclass(slots=True)
@@ -70,13 +73,15 @@ class Stored:
     owners: dict[str, Owner] = field(default_factory=dict)
     claimants: dict[str, set[str]] = field(default_factory=dict)  # OTHER_SELLERS left out
     contexts: dict[DayPair, set[str]] = field(default_factory=dict)
+    variants: dict[DayPair, set[str]] = field(default_factory=dict)
 
     def add_contexts(self, rows: Iterable[tuple[str, int, str]], days: Iterable[DayPair]) -> None:
         """Record kept (gig, day, context) rows read for `days` (every day gets an entry)."""
-        for pair in days:
-            self.contexts.setdefault(pair, set())
-        for gig, day, context in rows:
-            self.contexts.setdefault((gig, day), set()).add(context)
+        _add_kept(self.contexts, rows, days)
+
+    def add_variants(self, rows: Iterable[tuple[str, int, str]], days: Iterable[DayPair]) -> None:
+        """Record kept (gig, day, variant) rows read for `days` (every day gets an entry)."""
+        _add_kept(self.variants, rows, days)
 
     def add_claimants(self, rows: Iterable[tuple[str, str]], gigs: Iterable[str]) -> None:
         """Record kept (gig, seller) claimants read for `gigs` (every gig gets an entry)."""
@@ -104,6 +109,8 @@ class BatchPlan:
     rollups: Delta = field(default_factory=dict)
     contexts: ContextDelta = field(default_factory=dict)  # bounded
     admitted: set[tuple[str, int, str]] = field(default_factory=set)  # (gig, day, context)
+    splits: SplitDelta = field(default_factory=dict)  # variants bounded
+    admitted_variants: set[tuple[str, int, str]] = field(default_factory=set)  # (gig, day, v)
     invalid: dict[InvalidKey, int] = field(default_factory=dict)
     owners: dict[str, Owner] = field(default_factory=dict)  # new gigs and changed owners
     claims: dict[tuple[str, str], Conflict] = field(default_factory=dict)
@@ -124,6 +131,8 @@ def needs(events: Iterable[Event]) -> Needs:
             if key is not None:
                 wanted.page_views[key] = event.gig
             continue
+        if event.imp is None:  # an order of the gig alone
+            continue
         wanted.impressions[impression_key(event)] = event.gig
         wanted.context_days.add((event.gig, event.ts // DAY_MS))
     return wanted
@@ -137,16 +146,20 @@ def plan_batch(new: Sequence[Event], stored: Stored) -> BatchPlan:
     renders = dict(stored.renders)
     contexts: ContextDelta = {}
     judged: dict[str, str] = {}
-    changed, delta = plan(counted, impressions, seen_views, contexts, renders, judged)
+    split: SplitDelta = {}
+    changed, delta = plan(counted, impressions, seen_views, contexts, renders, judged, split)
     owners, conflicts = decide(stored.owners, new)
     more = Needs(
         context_days={(k.gig, k.bucket // DAY_MS) for k in contexts} - set(stored.contexts),
         claimants={gig for gig, _ in conflicts} - set(stored.claimants),
+        variant_days=variant_days(split) - set(stored.variants),
     )
     if more:
         return BatchPlan(more=more)
     kept = {pair: set(found) for pair, found in stored.contexts.items()}
     bounded, admitted = bound_contexts(contexts, kept)
+    kept_variants = {pair: set(found) for pair, found in stored.variants.items()}
+    split_bounded, admitted_variants = bound_variants(split, kept_variants)
     claims, claimants = bound_claims(conflicts, stored.claimants)
     result = BatchPlan(
         events=[(e, invalid_reason(e, judged.get(e.id))) for e in new],
@@ -155,6 +168,8 @@ def plan_batch(new: Sequence[Event], stored: Stored) -> BatchPlan:
         rollups=delta,
         contexts=bounded,
         admitted=admitted,
+        splits=split_bounded,
+        admitted_variants=admitted_variants,
         invalid=invalid_delta(new, judged),
         owners=owners,
         claims=claims,
@@ -176,3 +191,12 @@ def plan_batch(new: Sequence[Event], stored: Stored) -> BatchPlan:
         (key, renders[key], *spent[key]) for key in sorted(set(renders) - set(stored.renders))
     ]
     return result
+
+
+def _add_kept(
+    kept: dict[DayPair, set[str]], rows: Iterable[tuple[str, int, str]], days: Iterable[DayPair]
+) -> None:
+    for pair in days:
+        kept.setdefault(pair, set())
+    for gig, day, name in rows:
+        kept.setdefault((gig, day), set()).add(name)

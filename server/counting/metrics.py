@@ -53,6 +53,12 @@ class Metrics:
     views: int = 0
     position_sum: int = 0
     position_count: int = 0
+    orders: int = 0
+
+    @property
+    def conversion_rate(self) -> float | None:
+        """Orders per 100 visits (clicks and views)."""
+        return rate(self.orders, self.clicks + self.views)
 
     @property
     def ctr(self) -> float | None:
@@ -86,6 +92,7 @@ class Metrics:
             counts.views,
             counts.position_sum,
             counts.position_count,
+            counts.orders,
         )
 
 
@@ -141,6 +148,7 @@ def counted_clicks(counts: Counts, surface: Surface, click_surfaces: frozenset[S
         counts.views,
         counts.position_sum,
         counts.position_count,
+        counts.orders,
     )
 
 

@@ -12,7 +12,16 @@ Every store runs the same rules, so "exactly once" is decided in one place:
 - an impression whose listing names a context (search query, category slug: the first an
   event names) also counts in the context rollups, under the same bucket and surface, so
   "which searches show my gig" is read from rollups too. `bound_contexts` caps how many
-  contexts a gig keeps per day.
+  contexts a gig keeps per day;
+- an impression takes its variant and device from its `served` event (one that arrives
+  after another event named the impression moves its counts there, once), and counts in the
+  variant and device rows of `splits.py`;
+- an `order` never makes an impression served or seen. With a known impression (`imp`,
+  stored or earlier in the batch) it counts in that impression's bucket, surface, context,
+  variant and device: attributed by the time of the showing, as ad servers report
+  conversions by interaction time, so a day's orders belong to that day's impressions.
+  Without one it counts for the gig alone: its own bucket, surface `other`, no context or
+  variant, the device of its own request. Its value counts per currency (`splits.py`).
 """
 
 from __future__ import annotations
@@ -21,7 +30,9 @@ from collections.abc import Iterable
 from operator import itemgetter
 from typing import NamedTuple
 
-from ..model import BUCKET_MS, DAY_MS, Counts, Event, EventType, Invalid, Surface, bucket_of
+from ..model import BUCKET_MS, DAY_MS, Counts, Device, Event, EventType, Invalid, Surface, bucket_of
+from . import splits
+from .splits import CURRENCY, DEVICE, SplitDelta
 
 # Contexts kept per gig and UTC day; later new ones that day are summed as OTHER_CONTEXT.
 # With it a day of a gig holds at most 96 buckets x (100 + 1) contexts x 5 surfaces context
@@ -44,6 +55,14 @@ class ImpressionState(NamedTuple):
     surface_known: bool = True
     # The search query or category slug of the listing: the first one an event names.
     context: str | None = None
+    # Orders attributed to this showing (each order id once: event ids are deduped).
+    orders: int = 0
+    # The tile's version and the device that showed it: from its `served` event. True while
+    # another event named the impression first and its `served` has not come: no variant
+    # and the device of that first event until it does.
+    variant: str | None = None
+    device: Device | None = None
+    awaiting_served: bool = False
 
 
 class RollupKey(NamedTuple):
@@ -98,13 +117,23 @@ def _apply(before: ImpressionState | None, event: Event, delta: Delta) -> Impres
         context = event.context
         viewable = clicked = False
         position = None
+        orders = 0
+        awaiting = event.type is not EventType.SERVED
+        variant = None if awaiting else event.variant
+        device = event.device
         row = _counts(delta, event.gig, bucket, surface)
         row.served += 1
     else:
-        bucket, surface, viewable, clicked, position, known, context = before
+        (bucket, surface, viewable, clicked, position, known, context, orders, variant, device,
+         awaiting) = before
         row = None
         if context is None:
             context = event.context
+        if awaiting and event.type is EventType.SERVED:
+            # Its own `served` at last: the variant and device it showed (splits move once).
+            awaiting = False
+            variant = event.variant
+            device = event.device or device
         if not known and event.surface is not None:
             # The surface is named at last: move what this impression counted so far.
             old = _counts(delta, event.gig, bucket, surface)
@@ -114,6 +143,7 @@ def _apply(before: ImpressionState | None, event: Event, delta: Delta) -> Impres
                 counts.served += sign
                 counts.viewable += sign * viewable
                 counts.clicks += sign * clicked
+                counts.orders += sign * orders
                 if position is not None:
                     counts.position_sum += sign * position
                     counts.position_count += sign
@@ -133,7 +163,8 @@ def _apply(before: ImpressionState | None, event: Event, delta: Delta) -> Impres
         clicked = True
         row = row or _counts(delta, event.gig, bucket, surface)
         row.clicks += 1
-    after = ImpressionState(bucket, surface, viewable, clicked, position, known, context)
+    after = ImpressionState(bucket, surface, viewable, clicked, position, known, context,
+                            orders, variant, device, awaiting)
     return before if before is not None and after == before else after
 
 
@@ -156,7 +187,7 @@ def _add_context(
 
 
 def _add_state(delta: ContextDelta, gig: str, state: ImpressionState, sign: int) -> None:
-    bucket, surface, viewable, clicked, position, _, context = state
+    bucket, surface, viewable, clicked, position, _, context, orders = state[:8]
     key = ContextKey(gig, bucket, surface, context)  # type: ignore[arg-type]
     row = delta.get(key)
     if row is None:
@@ -166,6 +197,7 @@ def _add_state(delta: ContextDelta, gig: str, state: ImpressionState, sign: int)
         row.viewable += sign
     if clicked:
         row.clicks += sign
+    row.orders += sign * orders
     if position is not None:
         row.position_sum += sign * position
         row.position_count += sign
@@ -231,6 +263,7 @@ def plan(
     contexts: ContextDelta | None = None,
     renders: dict[str, str] | None = None,
     judged: dict[str, str] | None = None,
+    split: SplitDelta | None = None,
 ) -> tuple[dict[str, ImpressionState], Delta]:
     """Apply new, counted events in order; return the changed impressions and the rollup delta.
 
@@ -240,6 +273,8 @@ def plan(
     `renders` holds which impression (or page load) spent each signed tile (or page) these
     events name, and takes the new ones. Events found invalid here go to `judged` (event id
     -> reason): a signed tile spent by another impression, a quick click nothing showed.
+    With `split`, the variant, device and currency delta is added into it (before
+    `splits.bound_variants`).
     """
     changed: dict[str, ImpressionState] = {}
     delta: Delta = {}
@@ -265,6 +300,17 @@ def plan(
             continue
         ikey = f"{event.imp}\x1f{event.gig}"
         before = impressions.get(ikey)
+        if event.type is EventType.ORDER:
+            if event.imp is None:
+                before = None
+            after = _order(before, event, delta, split)
+            if after is not None:
+                impressions[ikey] = changed[ikey] = after
+                if contexts is not None and after.context is not None:
+                    _add_context(contexts, event.gig, before, after)
+                if split is not None:
+                    splits.add_impression(split, event.gig, before, after)
+            continue
         if before is None and event.quick:
             judged[event.id] = Invalid.CLICK_UNSHOWN
             continue
@@ -274,10 +320,38 @@ def plan(
             changed[ikey] = after
             if contexts is not None and (after.context is not None):
                 _add_context(contexts, event.gig, before, after)
+            if split is not None:
+                splits.add_impression(split, event.gig, before, after)
     if contexts is not None:
         for zero in [k for k, v in contexts.items() if v.is_zero()]:
             del contexts[zero]
+    if split is not None:
+        for empty in [k for k, v in split.items() if v.is_zero()]:
+            del split[empty]
     return changed, {k: v for k, v in delta.items() if not v.is_zero()}
+
+
+def _order(
+    before: ImpressionState | None, event: Event, delta: Delta, split: SplitDelta | None
+) -> ImpressionState | None:
+    """Count an order: in its impression's rows when it names a known one (the impression
+    after, returned), else for the gig alone (None). Its value counts in the same bucket."""
+    if before is None:  # no `imp`, or one never shown: the gig's own, under `other`
+        bucket = event.ts - event.ts % BUCKET_MS
+        _counts(delta, event.gig, bucket, Surface.OTHER).orders += 1
+        if split is not None:
+            device = splits.device_key(event.device)
+            splits.tally(split, event.gig, bucket, DEVICE, device).orders += 1
+        after = None
+    else:
+        bucket = before.bucket
+        _counts(delta, event.gig, bucket, before.surface).orders += 1
+        after = before._replace(orders=before.orders + 1)
+    if split is not None and event.currency is not None and event.value is not None:
+        row = splits.tally(split, event.gig, bucket, CURRENCY, event.currency)
+        row.orders += 1
+        row.amount += splits.thousandths(event.value)
+    return after
 
 
 InvalidKey = tuple[str, int, str]  # (gig, bucket, reason)

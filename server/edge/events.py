@@ -10,7 +10,18 @@ import re
 from typing import Any, NoReturn
 
 from ..errors import BadBatch
-from ..model import DAY_MS, SURFACES, TYPES, Batch, Event, EventType, Invalid, Rejection, Trust
+from ..model import (
+    DAY_MS,
+    SURFACES,
+    TYPES,
+    Batch,
+    Device,
+    Event,
+    EventType,
+    Invalid,
+    Rejection,
+    Trust,
+)
 from .untrusted import is_unicode, json_kind, raw_copy, shown
 
 MAX_EVENTS_PER_BATCH = 100
@@ -24,21 +35,36 @@ GIG_ID_PATTERN = r"[A-Za-z0-9_.:-]{1,64}"
 TOKEN_PATTERN = r"[A-Za-z0-9_-]{1,64}"
 # A signature token (server/signing.py) is short; anything longer is not one.
 SIG_PATTERN = r"[A-Za-z0-9_.-]{1,160}"
+VARIANT_PATTERN = r"[A-Za-z0-9_.:-]{1,32}"
+# ISO 4217's form; whether a code is assigned is not checked (the list changes, and an
+# unknown code only names its own revenue row).
+CURRENCY_PATTERN = r"[A-Z]{3}"
 _EVENT_ID = re.compile(EVENT_ID_PATTERN)
 GIG_ID = re.compile(GIG_ID_PATTERN)
 _TOKEN = re.compile(TOKEN_PATTERN)
 _SIG = re.compile(SIG_PATTERN)
+_VARIANT = re.compile(VARIANT_PATTERN)
+_CURRENCY = re.compile(CURRENCY_PATTERN)
+# An order's amount; the bound keeps sums of many orders within 64-bit integers of
+# thousandths (the finest unit of ISO 4217 currencies in use), as the stores may keep them.
+MAX_ORDER_VALUE = 10**12
 
 
-EVENT_FIELDS = frozenset(
-    {"id", "type", "gig", "seller", "imp", "pv", "surface", "context", "position", "ts", "sig"}
-)
+EVENT_FIELDS = frozenset({
+    "id", "type", "gig", "seller", "imp", "pv", "surface", "context", "position", "ts", "sig",
+    "variant", "value", "currency",
+})
 # A click this soon after its tile was rendered (the snippet's impression ids start with
 # that time) is faster than a person can see and click: with no showing before it, it is
 # invalid traffic (`click_unshown`).
 CLICK_MIN_MS = 500
 _NEEDS_IMP = frozenset({EventType.SERVED, EventType.VIEWABLE, EventType.CLICK})
 _NEEDS_SURFACE = frozenset({EventType.SERVED, EventType.CLICK})
+_TYPE_NAMES = ", ".join(TYPES)
+# What a listing said about its tile. An order has none of its own: it counts under its
+# impression's surface, context and variant (else surface other), so naming them on the
+# order could only contradict the listing, and is refused rather than silently ignored.
+LISTING_FIELDS = ("surface", "context", "position", "variant")
 
 
 class _Reject(Exception):
@@ -51,8 +77,10 @@ def parse_batch(
     received: int,
     oldest_days: int = 7,
     automated: bool = False,
+    device: Device | None = None,
 ) -> Batch:
-    """Validate a decoded `/collect` body; raise `BadBatch` when its shape is wrong."""
+    """Validate a decoded `/collect` body; raise `BadBatch` when its shape is wrong.
+    `device` is what the request's User-Agent says (edge/devices.py)."""
     if not isinstance(body, dict):
         raise BadBatch(
             f"the body must be a JSON object like {{\"events\": [...]}}, not {json_kind(body)}."
@@ -72,6 +100,7 @@ def parse_batch(
         oldest_days=oldest_days,
         automated=automated or flagged,
         invalid="crawler" if automated else "declared_automation" if flagged else None,
+        device=Device.OTHER if automated else device,
     )
 
 
@@ -83,6 +112,7 @@ def parse_events(
     oldest_days: int = 7,
     automated: bool = False,
     invalid: str | None = None,
+    device: Device | None = None,
 ) -> Batch:
     """Validate a list of raw events one by one; one bad event never spoils the rest.
     Automated events are invalid traffic, `invalid` says why (default: declared)."""
@@ -101,7 +131,7 @@ def parse_events(
     reason = (invalid or "declared_automation") if automated else None
     for index, raw in enumerate(raw_events):
         try:
-            event = _parse_event(raw, sent_at, received, oldest, oldest_days, automated)
+            event = _parse_event(raw, sent_at, received, oldest, oldest_days, automated, device)
             events.append(event if reason is None else event._replace(invalid=reason))
         except _Reject as why:
             rejections.append(Rejection(index, str(why), raw_copy(raw), received))
@@ -115,6 +145,7 @@ def _parse_event(
     oldest: int,
     oldest_days: int,
     automated: bool,
+    device: Device | None,
 ) -> Event:
     if type(raw) is not dict:
         raise _Reject(f"an event must be a JSON object, not {json_kind(raw)}")
@@ -131,7 +162,7 @@ def _parse_event(
     type_name = get("type")
     event_type = TYPES.get(type_name) if type(type_name) is str else None
     if event_type is None:
-        raise _Reject(f"type: {shown(type_name)} is not one of served, viewable, click, view")
+        raise _Reject(f"type: {shown(type_name)} is not one of {_TYPE_NAMES}")
     gig = get("gig")
     if type(gig) is not str or not GIG_ID.fullmatch(gig):
         _bad_text("gig", gig, GIG_RULE)
@@ -175,11 +206,55 @@ def _parse_event(
     sig = get("sig")
     if sig is not None and (type(sig) is not str or not _SIG.fullmatch(sig)):
         _bad_text("sig", sig, "a signature token from data-gm-sig (up to 160 characters)")
+    if event_type is EventType.ORDER:
+        for name in LISTING_FIELDS:
+            if get(name) is not None:
+                raise _Reject(
+                    f"{name}: not on an order, which counts under the {name} of its "
+                    "impression (imp), or for the gig alone without one"
+                )
+    variant = get("variant")
+    if variant is not None:
+        if type(variant) is not str or not _VARIANT.fullmatch(variant):
+            _bad_text("variant", variant, _VARIANT_RULE)
+        if event_type is not EventType.SERVED:
+            # The tile's served event alone names its variant, as the snippet sends it: a
+            # variant on a later event could disagree with it and would be dropped unseen,
+            # so the mistake is shown to its sender instead of hidden in the numbers.
+            raise _Reject(
+                f"variant: only a served event names the tile's variant; a {event_type} "
+                "counts under the variant of its impression's served event"
+            )
+    value, currency = _order_amount(get("value"), get("currency"), event_type)
     quick = event_type is EventType.CLICK and soon_after_render(imp, raw_ts)
     return Event(
         event_id, event_type, gig, ts, seller, imp, pv, surface, context or None, position,
-        automated, sig, None, Trust.FIRST, None, quick,
+        automated, sig, None, Trust.FIRST, None, quick, variant, value, currency, device,
     )
+
+
+def _order_amount(
+    value: Any, currency: Any, event_type: EventType
+) -> tuple[float | None, str | None]:
+    """An order's (value, currency): both or neither, each checked; None on other events."""
+    if value is None and currency is None:
+        return None, None
+    if event_type is not EventType.ORDER:
+        name = "value" if value is not None else "currency"
+        raise _Reject(f"{name}: only an order event has a value and currency")
+    if value is None:
+        raise _Reject(f"value: required with currency ({_VALUE_RULE})")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Reject(f"value: must be {_VALUE_RULE}, not {json_kind(value)}")
+    # Compared before any conversion: a 400-digit integer must not overflow float().
+    if not 0 <= value <= MAX_ORDER_VALUE:
+        problem = "is negative" if value < 0 else "is too large"  # inf from 1e400 too
+        raise _Reject(f"value: {shown(value)} {problem}; send {_VALUE_RULE}")
+    if currency is None:
+        raise _Reject(f"currency: required with value ({_CURRENCY_RULE})")
+    if type(currency) is not str or not _CURRENCY.fullmatch(currency):
+        _bad_text("currency", currency, _CURRENCY_RULE)
+    return float(value), currency
 
 
 def soon_after_render(imp: Any, raw_ts: Any) -> bool:
@@ -207,6 +282,9 @@ def _event_time(ts: Any, sent_at: float | None, received: int) -> int:
 _ID_RULE = "8 to 64 characters of A-Z a-z 0-9 _ -"
 GIG_RULE = "1 to 64 characters of A-Z a-z 0-9 _ . : -"
 _TOKEN_RULE = "1 to 64 characters of A-Z a-z 0-9 _ -"
+_VARIANT_RULE = "1 to 32 characters of A-Z a-z 0-9 _ . : -"
+_VALUE_RULE = f"the order's amount in its currency, from 0 to {MAX_ORDER_VALUE:,} (like 49.99)"
+_CURRENCY_RULE = "an ISO 4217 currency code of three capital letters, like USD"
 
 
 def _bad_text(name: str, value: Any, rule: str) -> NoReturn:
@@ -239,7 +317,8 @@ def _is_number(value: Any) -> bool:
 def event_to_wire(event: Event) -> dict[str, Any]:
     """The JSON form of an event as the snippet would send it (used by tests and benches)."""
     out: dict[str, Any] = {"id": event.id, "type": event.type.value, "gig": event.gig}
-    for name in ("seller", "imp", "pv", "context", "position", "sig"):
+    for name in ("seller", "imp", "pv", "context", "position", "sig", "variant", "value",
+                 "currency"):
         value = getattr(event, name)
         if value is not None:
             out[name] = value
@@ -251,6 +330,9 @@ def event_to_wire(event: Event) -> dict[str, Any]:
 
 def crawled(batch: Batch) -> Batch:
     """The batch as a crawler's: every event kept as invalid traffic (`crawler`), whatever the
-    client declared, exactly as `parse_batch(..., automated=True)` makes it."""
-    events = tuple(e._replace(automated=True, invalid=Invalid.CRAWLER) for e in batch.events)
+    client declared, of no device, exactly as `parse_batch(..., automated=True)` makes it."""
+    events = tuple(
+        e._replace(automated=True, invalid=Invalid.CRAWLER, device=Device.OTHER)
+        for e in batch.events
+    )
     return Batch(events, batch.rejections)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from ..counting.metrics import ContextRow, Metrics, RollupRow
 from ..counting.ownership import Conflict
+from ..counting.splits import SplitRow
 from ..model import Event, Rejection, Surface
 
 # Every store keeps at most this many rejected events, the newest, enforced when it writes
@@ -78,6 +79,8 @@ class DeletedData:
     rejections: int = 0
     invalid_rollups: int = 0
     gig_claims: int = 0
+    split_rollups: int = 0
+    variant_days: int = 0
 
     def __add__(self, other: DeletedData) -> DeletedData:
         return DeletedData(
@@ -127,6 +130,10 @@ class Store(Protocol):
         self, gigs: Sequence[str], start: int, end: int
     ) -> list[ContextRow]:
         """Context rollups summed per (gig, surface, context) over `start <= bucket < end`."""
+
+    async def split_totals(self, gigs: Sequence[str], edges: Sequence[int]) -> list[SplitRow]:
+        """Split rollups (variants, devices, revenue per currency) summed per (gig, span,
+        kind, key) for the spans `[edges[i], edges[i+1])`."""
 
     async def sellers(self) -> list[str]:
         """Every seller some gig is known to belong to, sorted."""
@@ -179,5 +186,6 @@ class Store(Protocol):
 
     async def delete_data(self, gigs: Sequence[str], seller: str | None = None) -> DeletedData:
         """Delete everything of these gigs: raw events, impressions, page loads, rollups,
-        context rollups and days, rejected events that name them, and their gig records;
-        with `seller`, also raw events and rejections naming that seller. Idempotent."""
+        context rollups and days, split rollups and variant days, rejected events that name
+        them, and their gig records; with `seller`, also raw events and rejections naming
+        that seller. Idempotent."""

@@ -7,7 +7,8 @@ from .api_harness import Api, Events, now_ms
 
 DELETE_GIG = """
 mutation($g: ID!) { deleteGigData(gigId: $g) {
-  gigs events impressions pageViews rollups contextRollups contextDays rejections } }
+  gigs events impressions pageViews rollups contextRollups contextDays rejections
+  splitRollups variantDays } }
 """
 DELETE_SELLER = """
 mutation($s: ID!) { deleteSellerData(sellerId: $s) { gigs events rollups rejections } }
@@ -51,6 +52,7 @@ def test_deleted_gig_is_gone_from_every_query(api: Api, events: Events) -> None:
     assert deleted["events"] == 5
     assert (deleted["impressions"], deleted["pageViews"], deleted["rejections"]) == (2, 1, 1)
     assert deleted["rollups"] >= 2
+    assert deleted["splitRollups"] >= 1  # the impressions' device row
     gone = api.gig("g-gone")
     assert (gone["servedImpressions"], gone["clicks"], gone["views"], gone["ctr"]) == (
         0, 0, 0, None,

@@ -162,14 +162,16 @@ def test_event_input_has_exactly_the_wire_fields(api: Api) -> None:
     query = '{ __type(name: "EventInput") { inputFields { name type { name ofType { name } } } } }'
     fields = api.data(query)["__type"]["inputFields"]
     assert [f["name"] for f in fields] == [
-        "id", "type", "gig", "seller", "imp", "pv", "surface", "context", "position", "ts", "sig"
+        "id", "type", "gig", "seller", "imp", "pv", "surface", "context", "position", "ts", "sig",
+        "variant", "value", "currency",
     ]
     assert {f["name"] for f in fields} == EVENT_FIELDS
     types = {f["name"]: f["type"]["name"] or f["type"]["ofType"]["name"] for f in fields}
     assert types == {
         "id": "String", "type": "String", "gig": "String", "seller": "String", "imp": "String",
         "pv": "String", "surface": "String", "context": "String", "position": "Int",
-        "ts": "Float", "sig": "String",
+        "ts": "Float", "sig": "String", "variant": "String", "value": "Float",
+        "currency": "String",
     }
 
 

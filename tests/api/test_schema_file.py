@@ -80,7 +80,33 @@ def test_the_pinned_fields_are_there() -> None:
         "previousPeriod": "GigMetrics",
         "byContext": "[ContextMetrics!]!",
         "invalidTraffic": "[InvalidTraffic!]!",
+        "orders": "Int!",
+        "conversionRate": "Float",
+        "revenue": "[Revenue!]!",
+        "variants": "[VariantMetrics!]!",
+        "byDevice": "[DeviceMetrics!]!",
     }
+    assert {a: str(v.type) for a, v in fields["variants"].args.items()} == {"baseline": "String"}
+    for name in ("DailyMetrics", "SurfaceMetrics", "ContextMetrics"):
+        assert str(schema.type_map[name].fields["orders"].type) == "Int!"  # type: ignore[union-attr]
+    revenue = schema.type_map["Revenue"].fields  # type: ignore[union-attr]
+    assert {f: str(v.type) for f, v in revenue.items()}.items() >= {
+        "currency": "String!", "amount": "Float!"
+    }.items()
+    variant = schema.type_map["VariantMetrics"].fields  # type: ignore[union-attr]
+    assert {f: str(v.type) for f, v in variant.items()}.items() >= {
+        "variant": "String!", "servedImpressions": "Int!", "viewableImpressions": "Int!",
+        "clicks": "Int!", "ctr": "Float", "viewableCtr": "Float", "orders": "Int!",
+        "isBaseline": "Boolean!", "ctrChange": "Float", "significant": "Boolean!",
+    }.items()
+    device = schema.type_map["DeviceMetrics"].fields  # type: ignore[union-attr]
+    assert {f: str(v.type) for f, v in device.items()}.items() >= {
+        "device": "Device!", "servedImpressions": "Int!", "viewableImpressions": "Int!",
+        "clicks": "Int!", "ctr": "Float", "viewableCtr": "Float", "viewabilityRate": "Float",
+    }.items()
+    assert list(schema.type_map["Device"].values) == [  # type: ignore[union-attr]
+        "DESKTOP", "MOBILE", "TABLET", "OTHER"
+    ]
     invalid = schema.type_map["InvalidTraffic"].fields  # type: ignore[union-attr]
     assert {f: str(v.type) for f, v in invalid.items()}.items() >= {
         "reason": "String!", "kind": "String!", "events": "Int!"

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.edge.events import MAX_BODY_BYTES
 from server.errors import StoreUnavailable
-from server.model import BUCKET_MS, bucket_of
+from server.model import BUCKET_MS, Device, Event, bucket_of
 from server.settings import Settings
 
 BROWSER_UA = (
@@ -61,6 +61,42 @@ def test_valid_batch_is_accepted_and_counted(client: TestClient) -> None:
     assert response.status_code == 200  # type: ignore[attr-defined]
     assert response.json() == {"accepted": 3, "duplicates": 0, "rejected": []}  # type: ignore[attr-defined]
     assert stored_served(client) == 3
+
+
+def test_a_tiles_variant_and_its_order_are_accepted_and_the_order_counted_once(
+    client: TestClient,
+) -> None:
+    order = {"id": "ORD-000001", "type": "order", "gig": "g-1", "imp": "i0", "value": 25,
+             "currency": "USD", "ts": now_ms() - 500}
+    response = post(client, {"events": [{**served(0), "variant": "thumb-B"}, order]})
+    assert response.json() == {  # type: ignore[attr-defined]
+        "accepted": 2, "duplicates": 0, "rejected": []
+    }
+    again = post(client, {"events": [order]})  # the backend reports it too
+    assert again.json() == {"accepted": 0, "duplicates": 1, "rejected": []}  # type: ignore[attr-defined]
+    assert stored_served(client) == 1
+
+
+IPAD_UA = ("Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+           "Gecko) Version/17.6 Mobile/15E148 Safari/604.1")
+
+
+@pytest.mark.parametrize(("agent", "device"), [(IPAD_UA, Device.TABLET),
+                                                (BROWSER_UA, Device.DESKTOP)])
+def test_events_carry_the_device_of_the_request_that_brought_them(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, agent: str, device: Device
+) -> None:
+    stored: list[Event] = []
+    ingest = client.app.state.store.ingest  # type: ignore[attr-defined]
+
+    async def spy(events: Any, rejections: Any) -> Any:
+        stored.extend(events)
+        return await ingest(events, rejections)
+
+    monkeypatch.setattr(client.app.state.store, "ingest", spy)  # type: ignore[attr-defined]
+    client.post("/collect", content=json.dumps({"events": [served(0), served(1)]}),
+                headers={"content-type": "text/plain", "user-agent": agent})
+    assert [e.device for e in stored] == [device, device]
 
 
 def test_retried_batch_reports_duplicates_and_counts_once(client: TestClient) -> None:

@@ -12,7 +12,8 @@ from server.counting.batch import Stored, needs, plan_batch
 from server.counting.metrics import RollupRow
 from server.counting.ownership import Conflict
 from server.counting.rules import ImpressionState, RollupKey
-from server.model import Counts, Event, Surface, Trust
+from server.counting.splits import SplitKey, Tally
+from server.model import Counts, Device, Event, Surface, Trust
 from server.stores.mongo import INDEXES
 from server.stores.mongo import pipelines as mp
 
@@ -96,6 +97,19 @@ def test_impression_replacement_round_trips_its_state() -> None:
     assert doc["_id"] == filter_["_id"] == f"{mp.partition('g-1'):04d}|g-1|i|i-1\x1fg-1"
     assert doc["gig"] == "g-1" and doc["p"] == mp.partition("g-1") and doc["t"] == T0
     assert mp.impression_state(doc) == state
+    tested = state._replace(orders=2, variant="B", device=Device.TABLET, awaiting_served=True)
+    assert mp.impression_state(mp.impression_replacement("i-1\x1fg-1", "g-1", tested)[1]) == tested
+
+
+def test_split_increments_carry_the_shard_key_and_free_text_cannot_collide() -> None:
+    key = SplitKey("g-1", T0, "variant", "a|b#3")
+    filter_, update = mp.split_increment(key, Tally(served=1, orders=2), slot=3)
+    assert carries_shard_key("split_rollups", filter_)
+    assert filter_["_id"] == f"g-1|{T0}|variant#3|a|b#3"
+    assert update["$inc"] == {"served": 1, "orders": 2}
+    assert update["$setOnInsert"] == {"kind": "variant", "key": "a|b#3"}
+    with pytest.raises(ValueError):
+        mp.split_increment(key, Tally())
 
 
 def test_ownership_builders_carry_their_shard_keys_and_never_write_empty_updates() -> None:

@@ -7,10 +7,12 @@ import random
 import sqlite3
 from pathlib import Path
 
-from server.stores import SQLiteStore
-from server.stores.sqlite.hourly import HOUR_MS
+from server.model import EventType
+from server.stores import IngestResult, SQLiteStore
+from server.stores.sqlite.hourly import HOUR_MS, TRIGGERS
+from server.stores.sqlite.schema import LAYOUT, LAYOUT_3_COLUMNS
 
-from .store_events import T0, B
+from .store_events import T0, B, event, served, viewable
 from .test_span_reads import GIGS, START, traffic
 
 Sums = dict[tuple[str, int, str], tuple[int, ...]]
@@ -22,7 +24,8 @@ def hours_of_rollups(path: Path) -> Sums:
             (gig, hour, surface): tuple(counts)
             for gig, hour, surface, *counts in conn.execute(
                 f"SELECT gig, bucket - bucket % {HOUR_MS}, surface, sum(served), sum(viewable), "
-                "sum(clicks), sum(views), sum(position_sum), sum(position_count) FROM rollups "
+                "sum(clicks), sum(views), sum(position_sum), sum(position_count), sum(orders) "
+                "FROM rollups "
                 "GROUP BY 1, 2, 3"
             )
         }
@@ -78,3 +81,31 @@ async def test_a_file_made_before_hourly_rollups_gets_them_on_open(tmp_path: Pat
         assert sorted(map(repr, after)) == sorted(map(repr, before))
     finally:
         await reopened.close()
+
+
+async def test_a_layout_2_file_gains_orders_variants_and_devices_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "gm.db"
+    store = SQLiteStore(path)
+    await store.open()
+    await store.ingest([served("i-1", context="logos"), viewable("i-1", ts=T0 + 1)])
+    await store.close()
+    with sqlite3.connect(path) as conn:  # back to layout 2: no order columns, old triggers
+        for trigger in TRIGGERS:
+            conn.execute(f"DROP TRIGGER {trigger}")
+        for table, column, _ in LAYOUT_3_COLUMNS:
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        conn.execute("PRAGMA user_version = 2")
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        assert await store.ingest([viewable("i-1", ts=T0 + 2)]) == IngestResult(1, 0)
+        await store.ingest([event(EventType.ORDER, imp="i-1", ts=T0 + 5 * B)])
+        [row] = await store.surface_totals(["g-1"], 0, T0 + 100 * B)
+        assert (row.counts.served, row.counts.viewable, row.counts.orders) == (1, 1, 1)
+        [ctx] = await store.context_totals(["g-1"], 0, T0 + 100 * B)
+        assert ctx.counts.orders == 1
+    finally:
+        await store.close()
+    assert hourly_rows(path) == hours_of_rollups(path) != {}
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LAYOUT

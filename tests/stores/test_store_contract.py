@@ -568,9 +568,11 @@ async def test_delete_data_removes_everything_of_a_gig_and_nothing_else(store: S
 
     assert deleted == DeletedData(
         gigs=1, events=5, impressions=2, page_views=1, rollups=deleted.rollups,
-        context_rollups=2, context_days=2, rejections=1,
+        context_rollups=2, context_days=2, rejections=1, split_rollups=deleted.split_rollups,
     )
     assert deleted.rollups >= 3  # search, category and other rows (MongoDB may split slots)
+    assert deleted.split_rollups >= 1  # the impressions' device row
+    assert await store.split_totals(["g-gone"], [0, FAR]) == []
     assert await rows(store, ("g-gone",)) == {}
     assert await store.context_totals(["g-gone"], 0, T0 + 1_000 * B) == []
     assert await store.gigs_of_sellers(None) == ["g-kept"]

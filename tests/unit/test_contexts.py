@@ -19,7 +19,9 @@ from server.counting.windows import previous_window, range_window, rolling_windo
 from server.model import BUCKET_MS, DAY_MS, Counts, Event, EventType, Surface
 
 T0 = 1_763_799_300_000  # a bucket edge
-SERVED, VIEWABLE, CLICK, VIEW = EventType
+SERVED, VIEWABLE, CLICK, VIEW = (
+    EventType.SERVED, EventType.VIEWABLE, EventType.CLICK, EventType.VIEW
+)
 SEARCH, CATEGORY, HOMEPAGE, USER_PAGE, OTHER = Surface
 _ids = itertools.count()
 

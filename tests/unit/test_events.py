@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 import string
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.edge.events import event_to_wire, parse_batch, parse_events
+from server.edge.events import MAX_ORDER_VALUE, event_to_wire, parse_batch, parse_events
 from server.errors import BadBatch
-from server.model import Batch, Event, EventType, Rejection, Surface
+from server.model import Batch, Device, Event, EventType, Rejection, Surface
 
 RECEIVED = 1_763_800_000_000
 SECOND = 1000
@@ -123,7 +124,9 @@ def test_the_spec_example_batch_is_accepted_whole() -> None:
     assert click.surface is Surface.SEARCH
     assert view.pv == "p-2"
     assert view.imp is None
-    assert [e.type for e in batch.events] == list(EventType)
+    assert [e.type for e in batch.events] == [
+        EventType.SERVED, EventType.VIEWABLE, EventType.CLICK, EventType.VIEW
+    ]
 
 
 def test_an_event_is_frozen() -> None:
@@ -320,6 +323,137 @@ def test_context_with_a_lone_surrogate_is_rejected_because_it_cannot_be_stored()
 
 def test_empty_context_means_no_context() -> None:
     assert accepted(wire(context="")).context is None
+
+
+# --- order (SPEC §7) ----------------------------------------------------------------------
+
+
+def order(**fields: object) -> dict[str, object]:
+    """A valid order of gig g-123 (the marketplace's order id), with `fields` added."""
+    return {"id": "ORD-2026-000123", "type": "order", "gig": "g-123", "ts": RECEIVED - SECOND,
+            **fields}
+
+
+def test_an_order_needs_only_its_id_gig_and_time() -> None:
+    event = accepted(order())
+    assert event.type is EventType.ORDER
+    assert (event.id, event.imp, event.value, event.currency) == ("ORD-2026-000123", None, None,
+                                                                  None)
+
+
+def test_an_order_keeps_its_impression_page_seller_and_amount() -> None:
+    event = accepted(order(imp="i-1", pv="p-9", seller="alice", value=49.99, currency="EUR"))
+    assert (event.imp, event.pv, event.seller) == ("i-1", "p-9", "alice")
+    assert (event.value, event.currency) == (49.99, "EUR")
+
+
+@pytest.mark.parametrize("value", [0, 0.0, 1, 12.5, MAX_ORDER_VALUE, float(MAX_ORDER_VALUE)])
+def test_a_value_from_0_up_to_the_bound_is_kept_as_a_float(value: float) -> None:
+    event = accepted(order(value=value, currency="JPY"))
+    assert type(event.value) is float and event.value == value
+
+
+@pytest.mark.parametrize("event_id", ["ord-1", "o" * 65, "ORD 123", "ORD/123", 123])
+def test_an_order_id_follows_the_event_id_rules(event_id: object) -> None:
+    rejected(order(id=event_id), "id")
+
+
+def test_value_without_currency_is_rejected_asking_for_the_currency() -> None:
+    reason = rejected(order(value=10), "currency").reason
+    assert "required with value" in reason and "ISO 4217" in reason
+
+
+def test_currency_without_value_is_rejected_asking_for_the_value() -> None:
+    reason = rejected(order(currency="USD"), "value").reason
+    assert "required with currency" in reason
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        (-0.01, "is negative"),
+        (-1, "is negative"),
+        (MAX_ORDER_VALUE + 1, "is too large"),
+        (float("inf"), "is too large"),  # what 1e400 becomes in the tolerant parse
+        (10**400, "is too large"),
+        ("49.99", "not a string"),
+        (True, "not a boolean"),
+        ([49.99], "not a list"),
+        ({"amount": 1}, "not an object"),
+    ],
+)
+def test_a_value_that_is_not_an_amount_is_rejected_saying_why(value: object, says: str) -> None:
+    reason = rejected(order(value=value, currency="USD"), "value").reason
+    assert says in reason and "from 0 to 1,000,000,000,000" in reason
+
+
+@pytest.mark.parametrize(
+    "currency", ["usd", "US", "USDT", "US1", "ÜSD", "U S", "", 840, True, ["USD"]]
+)
+def test_a_currency_that_is_not_three_capital_letters_is_rejected(currency: object) -> None:
+    reason = rejected(order(value=5, currency=currency), "currency").reason
+    assert "ISO 4217" in reason and "three capital letters" in reason
+
+
+@pytest.mark.parametrize("type_", ["served", "viewable", "click", "view"])
+@pytest.mark.parametrize("field", ["value", "currency"])
+def test_only_an_order_has_a_value_or_currency(type_: str, field: str) -> None:
+    reason = rejected(wire(type_, **{field: "USD" if field == "currency" else 5}), field).reason
+    assert "only an order" in reason
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("surface", "search"), ("surface", "other"), ("context", "logo"), ("context", ""),
+     ("position", 3), ("variant", "B")],
+)
+def test_an_order_names_no_listing_fields_it_counts_under_its_impressions(
+    field: str, value: object
+) -> None:
+    reason = rejected(order(imp="i-1", **{field: value}), field).reason
+    assert "impression" in reason
+
+
+def test_an_order_with_a_bad_imp_is_rejected() -> None:
+    rejected(order(imp="i 1"), "imp")
+
+
+# --- variant (SPEC §7) --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", ["A", "B", "thumb.v2", "price:29", "x_y-Z9", "v" * 32])
+def test_a_served_event_names_its_tiles_variant(variant: str) -> None:
+    assert accepted(wire(variant=variant)).variant == variant
+
+
+def test_without_a_variant_a_tile_has_none() -> None:
+    assert accepted(wire()).variant is None
+    assert accepted(wire(variant=None)).variant is None
+
+
+@pytest.mark.parametrize(
+    "variant", ["", "v" * 33, "a b", "a/b", "é", "B\n", 2, True, ["A"]]
+)
+def test_a_variant_outside_the_rule_is_rejected(variant: object) -> None:
+    reason = rejected(wire(variant=variant), "variant").reason
+    assert "1 to 32 characters" in reason
+
+
+@pytest.mark.parametrize("type_", ["viewable", "click", "view"])
+def test_a_variant_on_a_later_event_is_rejected_not_ignored(type_: str) -> None:
+    reason = rejected(wire(type_, variant="B"), "variant").reason
+    assert "only a served event" in reason
+
+
+# --- device -------------------------------------------------------------------------------
+
+
+def test_events_carry_the_device_the_edge_was_given_else_none() -> None:
+    raws = [wire(), order()]
+    told = parse_events(raws, sent_at=None, received=RECEIVED, device=Device.TABLET)
+    assert [e.device for e in told.events] == [Device.TABLET, Device.TABLET]
+    untold = parse_events(raws, sent_at=None, received=RECEIVED)
+    assert [e.device for e in untold.events] == [None, None]
 
 
 # --- unknown fields -----------------------------------------------------------------------
@@ -688,7 +822,8 @@ JSON_VALUES = st.recursive(
     max_leaves=30,
 )
 FIELD_NAMES = st.sampled_from(
-    ["id", "type", "gig", "seller", "imp", "pv", "surface", "context", "position", "ts", "other"]
+    ["id", "type", "gig", "seller", "imp", "pv", "surface", "context", "position", "ts", "other",
+     "variant", "value", "currency"]
 )
 
 
@@ -721,10 +856,22 @@ def assert_follows_every_rule(event: Event) -> None:
     assert 1 <= len(event.gig) <= 64 and set(event.gig) <= set(GIG_CHARS)
     for token in (event.imp, event.pv):
         assert token is None or (1 <= len(token) <= 64 and set(token) <= set(ID_CHARS))
-    if event.type is not EventType.VIEW:
+    if event.type not in (EventType.VIEW, EventType.ORDER):
         assert event.imp is not None
     if event.type in (EventType.SERVED, EventType.CLICK):
         assert event.surface is not None
+    if event.type is EventType.ORDER:
+        assert event.surface is event.context is event.position is event.variant is None
+    else:
+        assert event.value is event.currency is None
+    assert event.variant is None or (
+        event.type is EventType.SERVED and 1 <= len(event.variant) <= 32
+        and set(event.variant) <= set(GIG_CHARS)
+    )
+    assert (event.value is None) is (event.currency is None)
+    if event.value is not None:
+        assert type(event.value) is float and 0 <= event.value <= MAX_ORDER_VALUE
+        assert re.fullmatch("[A-Z]{3}", event.currency or "")
     assert event.position is None or (type(event.position) is int and event.position >= 1)
     assert event.context is None or (isinstance(event.context, str) and len(event.context) <= 128)
     assert type(event.ts) is int
@@ -734,32 +881,43 @@ def assert_follows_every_rule(event: Event) -> None:
 # --- round trip ---------------------------------------------------------------------------
 
 TOKENS = st.text(ID_CHARS, min_size=1, max_size=64)
-VALID_EVENTS = st.builds(
-    lambda type_, id_, gig, seller, imp, pv, surface, context, position, age: Event(
-        id=id_,
-        type=type_,
-        gig=gig,
-        ts=RECEIVED - age,
-        seller=seller,
-        imp=imp if imp is not None or type_ is EventType.VIEW else "i-1",
-        pv=pv,
-        surface=surface
-        if surface is not None or type_ in (EventType.VIEWABLE, EventType.VIEW)
-        else Surface.OTHER,
-        context=context or None,
-        position=position,
-    ),
-    st.sampled_from(EventType),
-    st.text(ID_CHARS, min_size=8, max_size=64),
-    st.text(GIG_CHARS, min_size=1, max_size=64),
-    st.none() | st.text(GIG_CHARS, min_size=1, max_size=64),
-    st.none() | TOKENS,
-    st.none() | TOKENS,
-    st.none() | st.sampled_from(Surface),
-    st.none() | st.text(st.characters(codec="utf-8"), max_size=128),
-    st.none() | st.integers(1, 500),
-    st.integers(0, 7 * DAY),
+CURRENCIES = st.text(string.ascii_uppercase, min_size=3, max_size=3)
+AMOUNTS = st.one_of(
+    st.floats(0, MAX_ORDER_VALUE), st.integers(0, MAX_ORDER_VALUE).map(float),
+    st.sampled_from([0.0, 0.01, 49.99, float(MAX_ORDER_VALUE)]),
 )
+
+
+@st.composite
+def valid_events(draw: st.DrawFn) -> Event:
+    """Any event the wire format accepts, as the edge builds it."""
+    type_ = draw(st.sampled_from(EventType))
+    event = Event(
+        id=draw(st.text(ID_CHARS, min_size=8, max_size=64)),
+        type=type_,
+        gig=draw(st.text(GIG_CHARS, min_size=1, max_size=64)),
+        ts=RECEIVED - draw(st.integers(0, 7 * DAY)),
+        seller=draw(st.none() | st.text(GIG_CHARS, min_size=1, max_size=64)),
+        imp=draw(TOKENS if type_ in NEEDS_IMP else st.none() | TOKENS),
+        pv=draw(st.none() | TOKENS),
+    )
+    if type_ is EventType.ORDER:
+        if draw(st.booleans()):
+            event = event._replace(value=draw(AMOUNTS), currency=draw(CURRENCIES))
+        return event
+    needs_surface = type_ in (EventType.SERVED, EventType.CLICK)
+    surfaces = st.sampled_from(Surface)
+    return event._replace(
+        surface=draw(surfaces if needs_surface else st.none() | surfaces),
+        context=draw(st.none() | st.text(st.characters(codec="utf-8"), max_size=128)) or None,
+        position=draw(st.none() | st.integers(1, 500)),
+        variant=draw(st.none() | st.text(GIG_CHARS, min_size=1, max_size=32))
+        if type_ is EventType.SERVED else None,
+    )
+
+
+NEEDS_IMP = (EventType.SERVED, EventType.VIEWABLE, EventType.CLICK)
+VALID_EVENTS = valid_events()
 
 
 @settings(max_examples=200, deadline=None)

@@ -21,6 +21,7 @@ from server.edge import json_body
 from server.edge.events import (
     EVENT_ID_PATTERN,
     GIG_ID_PATTERN,
+    MAX_ORDER_VALUE,
     MAX_POSITION,
     SIG_PATTERN,
     TOKEN_PATTERN,
@@ -29,7 +30,7 @@ from server.edge.events import (
 )
 from server.edge.events_fast import parse_body, parse_valid_body
 from server.errors import BadBatch
-from server.model import Batch, Event
+from server.model import Batch, Device, Event
 
 RECEIVED = 1_763_800_000_000
 SECOND = 1000
@@ -131,14 +132,33 @@ BAD_TIMES = st.one_of(
 GOOD_DELAYS = st.one_of(st.integers(0, 7 * DAY), st.sampled_from([0, 7 * DAY, 1, 7 * DAY - 1]))
 BAD_DELAYS = st.sampled_from([-1, -SECOND, 7 * DAY + 1, 8 * DAY, 400 * DAY, 400 * DAY + 1])
 FIELDS = ("id", "type", "gig", "seller", "imp", "pv", "surface", "context", "position", "ts",
-          "sig")
+          "sig", "variant", "value", "currency")
+TYPES = ("served", "viewable", "click", "view", "order")
+AMOUNTS = st.one_of(
+    st.floats(0, MAX_ORDER_VALUE), st.integers(0, MAX_ORDER_VALUE),
+    st.sampled_from([0, 0.0, Raw("-0"), Raw("-0.0"), 49.99, MAX_ORDER_VALUE, Raw("1e12"),
+                     Raw("4999e-2")]),
+)
+BAD_AMOUNTS = st.one_of(
+    st.sampled_from([-1, -0.01, MAX_ORDER_VALUE + 1, Raw("1e13"), Raw("1e400"), Raw("-1e400"),
+                     "5"]),
+    OTHER_VALUES,
+)
+CURRENCIES = st.text(string.ascii_uppercase, min_size=3, max_size=3)
+BAD_CURRENCIES = st.one_of(
+    st.sampled_from(["usd", "Usd", "US", "USDT", "ÜSD", "U1D", "\u0130SD", "U-D", ""]),
+    st.text(min_size=3, max_size=3),
+)
 
 
 @st.composite
-def wire_events(draw: st.DrawFn, client_now: int) -> tuple[Obj, bool]:
-    """An event as written (mostly valid, else one or two fields spoiled), and whether it is
-    written plainly (no repeated keys)."""
-    type_ = draw(st.sampled_from(["served", "viewable", "click", "view"]))
+def wire_events(
+    draw: st.DrawFn, client_now: int, types: tuple[str, ...] = TYPES, breaks: int = 4
+) -> tuple[Obj, bool]:
+    """An event as written (mostly valid, else one or two fields spoiled, or about one in
+    `breaks` an order or variant rule broken), and whether it is written plainly (no
+    repeated keys)."""
+    type_ = draw(st.sampled_from(types))
     maybe = st.sampled_from([MISSING, MISSING, None])
     fields: dict[str, Any] = {
         "id": draw(texts(ID_CHARS, 8, 64)),
@@ -157,13 +177,24 @@ def wire_events(draw: st.DrawFn, client_now: int) -> tuple[Obj, bool]:
         lambda rest: _base36(rendered) + rest)
     imp = st.one_of(texts(ID_CHARS, 1, 64), snippet_imp)
     surface = st.sampled_from(["search", "category", "homepage", "user_page", "other"])
-    fields["imp"] = draw(imp if type_ != "view" else st.one_of(maybe, imp))
+    fields["imp"] = draw(imp if type_ not in ("view", "order") else st.one_of(maybe, imp))
     needs_surface = type_ in ("served", "click")
     fields["surface"] = draw(surface if needs_surface else st.one_of(maybe, surface))
+    if type_ == "served":
+        fields["variant"] = draw(st.one_of(maybe, texts(GIG_CHARS, 1, 32)))
+    if type_ == "order":  # an order names no listing fields; a value with its currency
+        for name in ("surface", "context", "position"):
+            fields[name] = MISSING
+        if draw(st.booleans()):
+            fields["value"], fields["currency"] = draw(AMOUNTS), draw(CURRENCIES)
+            if draw(one_in(4)):
+                fields["currency"] = draw(BAD_CURRENCIES)
     fields["ts"] = spelled(client_now - delay, draw(TIME_SPELLINGS))
     if draw(one_in(3)):
         for name in draw(st.lists(st.sampled_from(FIELDS), min_size=1, max_size=2)):
             fields[name] = draw(_spoiled(name, client_now))
+    elif draw(one_in(breaks)):
+        fields.update(draw(_broken_rule(type_)))
     pairs = draw(st.permutations([(k, v) for k, v in fields.items() if v is not MISSING]))
     if draw(one_in(20)):
         pairs.append((draw(st.sampled_from(["extra", "Type", "sent_at", "id "])),
@@ -176,6 +207,27 @@ def wire_events(draw: st.DrawFn, client_now: int) -> tuple[Obj, bool]:
     return Obj(pairs), plain
 
 
+def _broken_rule(type_: str) -> st.SearchStrategy[dict[str, Any]]:
+    """One rule of orders and variants broken with otherwise valid values: what a field-wise
+    spoil rarely hits alone."""
+    if type_ == "order":
+        return st.one_of(
+            st.fixed_dictionaries({"value": AMOUNTS, "currency": st.just(MISSING)}),
+            st.fixed_dictionaries({"value": st.just(MISSING), "currency": CURRENCIES}),
+            st.fixed_dictionaries({"value": AMOUNTS, "currency": BAD_CURRENCIES}),
+            st.fixed_dictionaries({"value": BAD_AMOUNTS, "currency": CURRENCIES}),
+            st.fixed_dictionaries({"surface": st.sampled_from(["search", "other"])}),
+            st.fixed_dictionaries({"context": CONTEXTS}),
+            st.fixed_dictionaries({"position": st.integers(1, 60)}),
+            st.fixed_dictionaries({"variant": texts(GIG_CHARS, 1, 32)}),
+        )
+    breaks = [st.fixed_dictionaries({"value": AMOUNTS, "currency": CURRENCIES}),
+              st.fixed_dictionaries({"value": AMOUNTS}),
+              st.fixed_dictionaries({"currency": CURRENCIES})]
+    variants = near_texts(GIG_CHARS, 1, 32) if type_ == "served" else texts(GIG_CHARS, 1, 32)
+    return st.one_of(*breaks, st.fixed_dictionaries({"variant": variants}))
+
+
 def _spoiled(name: str, client_now: int) -> st.SearchStrategy[Any]:
     missing = st.just(MISSING)
     if name == "id":
@@ -186,15 +238,21 @@ def _spoiled(name: str, client_now: int) -> st.SearchStrategy[Any]:
         return st.one_of(near_texts(ID_CHARS, 1, 64), missing)
     if name == "sig":
         return near_texts(SIG_CHARS, 1, 160)
+    if name == "variant":  # a valid one spoils events other than served
+        return st.one_of(near_texts(GIG_CHARS, 1, 32), texts(GIG_CHARS, 1, 32))
+    if name == "value":  # a valid one spoils events other than orders, and one alone
+        return st.one_of(BAD_AMOUNTS, AMOUNTS, missing)
+    if name == "currency":
+        return st.one_of(BAD_CURRENCIES, CURRENCIES, OTHER_VALUES, missing)
     if name == "type":
-        return st.one_of(st.sampled_from(["served", "viewable", "click", "view", "Served", "",
-                                          " view"]), OTHER_VALUES, missing)
+        return st.one_of(st.sampled_from([*TYPES, "Served", "", " view", "orders"]),
+                         OTHER_VALUES, missing)
     if name == "surface":
         return st.one_of(st.sampled_from(["Search", "web", "", "search"]), OTHER_VALUES, missing)
-    if name == "context":
-        return BAD_CONTEXTS
-    if name == "position":
-        return st.one_of(st.sampled_from([0, -1, MAX_POSITION + 1, 2**64, 1.0, 2.5]),
+    if name == "context":  # any context spoils an order
+        return st.one_of(BAD_CONTEXTS, CONTEXTS)
+    if name == "position":  # a valid one spoils an order
+        return st.one_of(st.sampled_from([0, -1, MAX_POSITION + 1, 2**64, 1.0, 2.5, 1]),
                          OTHER_VALUES)
     return st.one_of(  # ts
         st.tuples(BAD_DELAYS, TIME_SPELLINGS).map(lambda t: spelled(client_now - t[0], t[1])),
@@ -250,12 +308,29 @@ def typed(batch: Batch) -> list[list[tuple[type, Any]]]:
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(bodies(), st.booleans(), st.sampled_from([7, 400]))
+@given(bodies(), st.booleans(), st.sampled_from([7, 400]), st.sampled_from([None, *Device]))
 def test_the_fast_path_takes_exactly_the_bodies_the_per_event_path_accepts_whole(
-    written: tuple[bytes, bool], crawler: bool, oldest_days: int
+    written: tuple[bytes, bool], crawler: bool, oldest_days: int, device: Device | None
 ) -> None:
     body, plain = written
-    kw: dict[str, Any] = {"automated": crawler, "oldest_days": oldest_days}
+    assert_both_paths_agree(
+        body, plain, {"automated": crawler, "oldest_days": oldest_days, "device": device}
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.tuples(st.sampled_from(TYPES), st.sampled_from(TYPES)).flatmap(
+    lambda types: wire_events(RECEIVED, types, breaks=2)), st.sampled_from([None, *Device]))
+def test_each_order_and_variant_rule_is_judged_alike_on_both_paths(
+    written: tuple[Obj, bool], device: Device | None
+) -> None:
+    # One event a body, its rules often broken one at a time: in mixed batches a broken
+    # rule rarely stands alone, so a fast path that missed it would seldom be caught.
+    raw, plain = written
+    assert_both_paths_agree(_body(raw), plain, {"device": device})
+
+
+def assert_both_paths_agree(body: bytes, plain: bool, kw: dict[str, Any]) -> None:
     fast = parse_valid_body(body, received=RECEIVED, **kw)
     slow = slow_path(body, **kw)
     event("fast" if fast is not None else "slow: " + (
@@ -279,7 +354,7 @@ def test_the_fast_path_takes_exactly_the_bodies_the_per_event_path_accepts_whole
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(["served", "viewable", "click", "view"]), max_size=100),
+@given(st.lists(st.sampled_from(TYPES), max_size=100),
        st.none() | st.integers(RECEIVED - DAY, RECEIVED + DAY), st.booleans())
 def test_every_batch_the_snippet_sends_takes_the_fast_path(
     types: list[str], sent_at: int | None, flagged: bool
@@ -300,7 +375,9 @@ def _snippet_event(i: int, type_: str, client_now: int) -> dict[str, Any]:
     if type_ in ("served", "click"):
         raw["surface"] = "search"
     if type_ == "served":
-        raw.update(pv="p-1", context="logo design", position=i + 1)
+        raw.update(pv="p-1", context="logo design", position=i + 1, variant="thumb.v2:B")
+    if type_ == "order":
+        raw.update(id=f"ORD-{i:08d}", value=49.99, currency="EUR")
     if type_ == "view":
         raw.update(pv=f"p-{i}", seller="shop.eu:alice", sig="k1.abc.def.0.ghi")
     return raw
@@ -312,6 +389,7 @@ def _body(*events: Any, **top: Any) -> bytes:
 
 VALID = {"id": "evt-0001", "type": "served", "gig": "g-1", "imp": "i-1", "surface": "search",
          "ts": RECEIVED - SECOND}
+ORDER = {"id": "ORD-00001", "type": "order", "gig": "g-1", "imp": "i-1", "ts": RECEIVED - SECOND}
 
 
 @pytest.mark.parametrize(
@@ -329,6 +407,23 @@ VALID = {"id": "evt-0001", "type": "served", "gig": "g-1", "imp": "i-1", "surfac
         _body({**VALID, "position": 1.0}),
         _body({**VALID, "ts": Raw("1e400")}),
         _body({**VALID, "type": "click", "imp": "mhx1abc0" + "a" * 16}),
+        _body({**VALID, "variant": "B"}),
+        _body({**VALID, "type": "click", "variant": "B"}),
+        _body({**VALID, "variant": "B" * 33}),
+        _body({**ORDER, "value": 5, "currency": "EUR"}),
+        _body({**ORDER, "value": 5, "currency": "eur"}),
+        _body({**ORDER, "value": 5, "currency": "E1R"}),
+        _body({**ORDER, "value": 5}),
+        _body({**ORDER, "currency": "EUR"}),
+        _body({**ORDER, "value": -0.01, "currency": "EUR"}),
+        _body({**ORDER, "value": Raw("1e400"), "currency": "EUR"}),
+        _body({**ORDER, "value": MAX_ORDER_VALUE + 1, "currency": "EUR"}),
+        _body({**ORDER, "value": True, "currency": "EUR"}),
+        _body({**ORDER, "position": 1}),
+        _body({**ORDER, "surface": "search"}),
+        _body({**ORDER, "context": ""}),
+        _body({**ORDER, "variant": "B"}),
+        _body({**VALID, "value": 5, "currency": "EUR"}),
         _body(VALID, sent_at=Raw("1e400")),
         _body(VALID, automated=1),
         b"\xef\xbb\xbf" + _body(VALID),

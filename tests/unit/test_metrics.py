@@ -387,7 +387,7 @@ EVENTS = st.lists(
             position=position,
         ),
         st.integers(0, 10**8),
-        st.sampled_from(EventType),
+        st.sampled_from([EventType.SERVED, EventType.VIEWABLE, EventType.CLICK, EventType.VIEW]),
         st.sampled_from(["i-1", "i-2", "i-3", "i-4", "i-5"]),
         st.sampled_from(Surface),
         st.integers(0, 3 * 24 * 60),

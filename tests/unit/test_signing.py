@@ -178,3 +178,12 @@ def test_bad_signing_keys_name_themselves(raw: str, says: str) -> None:
         SigningKeys.parse(raw)
     assert str(error.value).startswith("GIGMETRICS_SIGNING_KEYS")
     assert says in str(error.value)
+
+
+def test_an_unsigned_order_is_kept_apart_from_the_trusted_report_of_the_same_order() -> None:
+    order = Event("ORD-000001", EventType.ORDER, "g-1", T + 1000, imp="i-1")
+    judged = check(OLD, order, received=T + 1000)
+    assert judged.invalid == "unsigned"
+    # Not under the order id, which the backend's report (recordEvents) keeps for itself;
+    # the same page report retried still dedupes against itself.
+    assert judged.id == "ORD-000001~unsigned" == check(OLD, order, received=T + 1000).id

@@ -191,12 +191,15 @@ class Writer:
                 new.append(event)
         if not new:
             return IngestResult(0, len(events))
+        stored.add_variants((), wanted.context_days)  # loaded with the contexts
         todo = plan_batch(new, stored)
-        if todo.more.context_days:
-            days = todo.more.context_days
-            docs = await _find(state, mp.contexts_query(days), session, len(days))
+        if todo.more.context_days or todo.more.variant_days:
+            days, variant_days = todo.more.context_days, todo.more.variant_days
+            docs = await _find(state, mp.contexts_query(days, variant_days), session,
+                               len(days) + len(variant_days))
             mp.load_state(docs, stored, ())
             stored.add_contexts((), days)
+            stored.add_variants((), variant_days)
             todo = plan_batch(new, stored)
         await self._write(mp.batch_writes(todo, slot), session)
         return IngestResult(len(new), len(events) - len(new), count_invalid(new, todo.judged))

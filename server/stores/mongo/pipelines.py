@@ -29,8 +29,9 @@ from ...counting.batch import BatchPlan, Needs, Stored
 from ...counting.metrics import ContextRow, RollupRow
 from ...counting.ownership import Conflict
 from ...counting.rules import ContextKey, ImpressionState, InvalidKey, RollupKey, invalid_reason
+from ...counting.splits import SplitKey, SplitRow, Tally
 from ...edge.untrusted import raw_copy
-from ...model import DAY_MS, PARTITIONS, Counts, Event, Rejection, Surface, partition
+from ...model import DAY_MS, PARTITIONS, Counts, Device, Event, Rejection, Surface, partition
 
 Document = dict[str, Any]
 Pipeline = list[Document]
@@ -39,8 +40,11 @@ Write = tuple[Document, Document]  # (filter, update or replacement)
 # filter, the update or replacement (None for an insert)).
 Op = tuple[str, str, Document, Document | None]
 
-ROLLUP_FIELDS = ("served", "viewable", "clicks", "views", "position_sum", "position_count")
-CONTEXT_FIELDS = ("served", "viewable", "clicks", "position_sum", "position_count")
+ROLLUP_FIELDS = (
+    "served", "viewable", "clicks", "views", "position_sum", "position_count", "orders"
+)
+CONTEXT_FIELDS = ("served", "viewable", "clicks", "position_sum", "position_count", "orders")
+SPLIT_FIELDS = ("served", "viewable", "clicks", "orders", "amount")
 DayPair = tuple[str, int]
 
 def zone_of(p: int, zones: int) -> int:
@@ -63,6 +67,7 @@ SHARD_KEYS: dict[str, tuple[str, ...]] = {
     "rollups": ("p", "gig", "bucket"),
     "context_rollups": ("p", "gig", "bucket"),
     "invalid_rollups": ("p", "gig", "bucket"),
+    "split_rollups": ("p", "gig", "bucket"),
     "gig_claims": ("p", "gig"),
     "rate_counters": ("_id",),
 }
@@ -75,8 +80,9 @@ HASHED_SHARD_KEYS = frozenset({"rate_counters"})
 # bucket do not write the same document.
 ROLLUP_SLOTS = 16
 
-# Kinds of `gig_state` documents.
+# Kinds of `gig_state` documents (VARIANTS: the variants a gig keeps on a UTC day).
 EVENT, IMPRESSION, PAGE_VIEW, RENDER, CONTEXTS, OWNER = "e", "i", "v", "r", "c", "o"
+VARIANTS = "x"
 RAW_KINDS = (EVENT, IMPRESSION, PAGE_VIEW, RENDER)  # purged with raw data
 
 
@@ -102,19 +108,23 @@ def _state_filter(gig: str, kind: str, key: str = "") -> Document:
 
 def state_query(events: Sequence[Event], wanted: Needs) -> Document:
     """One `find` of every `gig_state` document a batch decides from: its event ids,
-    impressions, page loads, renders, the kept contexts of its days and its gigs' owners."""
+    impressions, page loads, renders, the kept contexts and variants of its days and its
+    gigs' owners."""
     ids = {state_id(e.gig, EVENT, e.id) for e in events}
     ids.update(state_id(g, IMPRESSION, k) for k, g in wanted.impressions.items())
     ids.update(state_id(g, PAGE_VIEW, k) for k, g in wanted.page_views.items())
     ids.update(state_id(g, RENDER, k) for k, g in wanted.renders.items())
     ids.update(state_id(g, CONTEXTS, str(day)) for g, day in wanted.context_days)
+    ids.update(state_id(g, VARIANTS, str(day)) for g, day in wanted.context_days)
     ids.update(state_id(g, OWNER) for g in wanted.gigs)
     return {"_id": {"$in": sorted(ids)}}
 
 
-def contexts_query(days: Iterable[DayPair]) -> Document:
-    """The kept contexts of more (gig, day) pairs (a plan asked for them)."""
-    return {"_id": {"$in": sorted(state_id(g, CONTEXTS, str(day)) for g, day in set(days))}}
+def contexts_query(days: Iterable[DayPair], variant_days: Iterable[DayPair] = ()) -> Document:
+    """The kept contexts (and variants) of more (gig, day) pairs (a plan asked for them)."""
+    ids = {state_id(g, CONTEXTS, str(day)) for g, day in set(days)}
+    ids.update(state_id(g, VARIANTS, str(day)) for g, day in set(variant_days))
+    return {"_id": {"$in": sorted(ids)}}
 
 
 def load_state(docs: Iterable[Mapping[str, Any]], stored: Stored, gigs: Iterable[str]) -> set[str]:
@@ -135,6 +145,9 @@ def load_state(docs: Iterable[Mapping[str, Any]], stored: Stored, gigs: Iterable
             stored.renders[key] = doc["holder"]
         elif kind == CONTEXTS:
             stored.add_contexts(((gig, doc["day"], c) for c in doc["contexts"]),
+                                [(gig, doc["day"])])
+        elif kind == VARIANTS:
+            stored.add_variants(((gig, doc["day"], v) for v in doc["variants"]),
                                 [(gig, doc["day"])])
         elif kind == OWNER:
             stored.owners[gig] = (doc.get("seller"), doc.get("seller_ts", 0))
@@ -159,6 +172,11 @@ def batch_writes(todo: BatchPlan, slot: int) -> list[Op]:
         admitted.setdefault((gig, day), []).append(context)
     ops += [("gig_state", "update", *contexts_addition(gig, day, contexts))
             for (gig, day), contexts in admitted.items()]
+    variants: dict[DayPair, list[str]] = {}
+    for gig, day, variant in sorted(todo.admitted_variants):
+        variants.setdefault((gig, day), []).append(variant)
+    ops += [("gig_state", "update", *contexts_addition(gig, day, names, VARIANTS))
+            for (gig, day), names in variants.items()]
     for gig in sorted(set(todo.owners) | set(todo.claimants)):
         ops.append(("gig_state", "update",
                     *owner_update(gig, todo.owners.get(gig), todo.claimants.get(gig, ()))))
@@ -169,6 +187,8 @@ def batch_writes(todo: BatchPlan, slot: int) -> list[Op]:
             for key, n in todo.invalid.items()]
     ops += [("context_rollups", "update", *context_rollup_increment(k, c, slot))
             for k, c in todo.contexts.items()]
+    ops += [("split_rollups", "update", *split_increment(k, t, slot))
+            for k, t in todo.splits.items()]
     ops += [("rollups", "update", *rollup_increment(k, c, slot)) for k, c in todo.rollups.items()]
     return ops
 
@@ -304,16 +324,52 @@ def context_rollup_increment(key: ContextKey, counts: Counts, slot: int = 0) -> 
     )
 
 
-def contexts_addition(gig: str, day: int, contexts: Sequence[str]) -> Write:
-    """Update adding contexts to the ones a gig keeps on one UTC day (one document per gig
-    and day: two batches that admit contexts both write it, so the daily cap holds)."""
-    doc = _state(gig, CONTEXTS, str(day), day * DAY_MS)
+def contexts_addition(
+    gig: str, day: int, contexts: Sequence[str], kind: str = CONTEXTS
+) -> Write:
+    """Update adding contexts (or, with kind VARIANTS, variants) to the ones a gig keeps on
+    one UTC day (one document per gig and day: two batches that admit some both write it,
+    so the daily cap holds)."""
+    doc = _state(gig, kind, str(day), day * DAY_MS)
     insert = {k: v for k, v in doc.items() if k != "_id"}
+    names = "contexts" if kind == CONTEXTS else "variants"
     return (
-        _state_filter(gig, CONTEXTS, str(day)),
-        {"$addToSet": {"contexts": {"$each": list(contexts)}},
+        _state_filter(gig, kind, str(day)),
+        {"$addToSet": {names: {"$each": list(contexts)}},
          "$setOnInsert": {**insert, "day": day}},
     )
+
+
+def split_increment(key: SplitKey, tally: Tally, slot: int = 0) -> Write:
+    """Upsert adding `tally` to one slot of a split rollup row (variant, device or currency;
+    the key, free text, last, after a `#`-slotted kind). Never an empty `$inc`."""
+    inc = {name: getattr(tally, name) for name in SPLIT_FIELDS if getattr(tally, name)}
+    kind = key.kind if slot == 0 else f"{key.kind}#{slot}"
+    doc_id = f"{key.gig}|{key.bucket}|{kind}|{key.key}"
+    if not inc:
+        raise ValueError(f"nothing to add to {doc_id!r}: skip zero deltas")
+    return (
+        {"_id": doc_id, "p": partition(key.gig), "gig": key.gig, "bucket": key.bucket},
+        {"$inc": inc, "$setOnInsert": {"kind": key.kind, "key": key.key}},
+    )
+
+
+def split_totals(gigs: Iterable[str], edges: Sequence[int]) -> Pipeline:
+    """Split rollups summed per (gig, span, kind, key) on the server, slots added up, for the
+    spans `[edges[i], edges[i+1])`."""
+    sums = {name: {"$sum": f"${name}"} for name in SPLIT_FIELDS}
+    return [
+        {"$match": rollups_filter(gigs, edges[0], edges[-1])},
+        {"$group": {"_id": {"gig": "$gig", "start": span_start(edges), "kind": "$kind",
+                            "key": "$key"}, **sums}},
+    ]
+
+
+def split_row(doc: Mapping[str, Any]) -> SplitRow:
+    """One `split_totals` result as a `SplitRow`."""
+    group = doc["_id"]
+    return SplitRow(group["gig"], group["start"], group["kind"], group["key"],
+                    Tally(*(int(doc.get(name) or 0) for name in SPLIT_FIELDS)))
 
 
 def context_totals(gigs: Iterable[str], start: int, end: int) -> Pipeline:
@@ -333,14 +389,14 @@ def context_totals(gigs: Iterable[str], start: int, end: int) -> Pipeline:
 def context_row(doc: Mapping[str, Any]) -> ContextRow:
     """One `context_totals` result as a `ContextRow`."""
     group = doc["_id"]
-    served, viewable, clicks, position_sum, position_count = (
+    served, viewable, clicks, position_sum, position_count, orders = (
         int(doc.get(name) or 0) for name in CONTEXT_FIELDS
     )
     return ContextRow(
         group["gig"],
         Surface(group["surface"]),
         group["context"],
-        Counts(served, viewable, clicks, 0, position_sum, position_count),
+        Counts(served, viewable, clicks, 0, position_sum, position_count, orders),
     )
 
 
@@ -353,7 +409,9 @@ def purge_filters(raw_floor: int, buckets_before: int) -> list[tuple[str, Docume
     return [
         *raw,
         ("gig_state", {"k": CONTEXTS, "t": {"$lt": buckets_before // DAY_MS * DAY_MS}}),
+        ("gig_state", {"k": VARIANTS, "t": {"$lt": buckets_before // DAY_MS * DAY_MS}}),
         ("rollups", counters),
+        ("split_rollups", counters),
         ("context_rollups", counters),
         ("invalid_rollups", counters),
         ("rejections", {"received": {"$lt": raw_floor}}),
@@ -386,6 +444,10 @@ def impression_replacement(key: str, gig: str, state: ImpressionState) -> Write:
         position=state.position,
         surface_known=state.surface_known,
         context=state.context,
+        orders=state.orders,
+        variant=state.variant,
+        device=None if state.device is None else state.device.value,
+        awaiting_served=state.awaiting_served,
     )
     return _state_filter(gig, IMPRESSION, key), doc
 
@@ -400,6 +462,10 @@ def impression_state(doc: Mapping[str, Any]) -> ImpressionState:
         position=doc.get("position"),
         surface_known=bool(doc.get("surface_known", True)),
         context=doc.get("context"),
+        orders=int(doc.get("orders") or 0),
+        variant=doc.get("variant"),
+        device=None if doc.get("device") is None else Device(doc["device"]),
+        awaiting_served=bool(doc.get("awaiting_served")),
     )
 
 
@@ -540,9 +606,11 @@ def deletion_filters(
         ("page_views", "gig_state", state(PAGE_VIEW)),
         ("", "gig_state", state(RENDER)),
         ("context_days", "gig_state", state(CONTEXTS)),
+        ("variant_days", "gig_state", state(VARIANTS)),
         ("rollups", "rollups", by_gig),
         ("context_rollups", "context_rollups", by_gig),
         ("invalid_rollups", "invalid_rollups", by_gig),
+        ("split_rollups", "split_rollups", by_gig),
         ("gig_claims", "gig_claims", claims),
         ("rejections", "rejections", rejections),
         ("", "gig_state", state(OWNER)),

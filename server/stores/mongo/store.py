@@ -32,6 +32,7 @@ from pymongo.errors import CollectionInvalid, DuplicateKeyError, PyMongoError
 
 from ...counting.metrics import ContextRow, Metrics, RollupRow
 from ...counting.ownership import Conflict
+from ...counting.splits import SplitRow
 from ...errors import StoreUnavailable
 from ...model import Event, Rejection, Surface, bucket_of, now_ms
 from ..base import REJECTIONS_KEPT, ApiKey, DeletedData, IngestResult, InvalidRow, StoredRejection
@@ -69,6 +70,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     "rollups": [([("p", 1), ("gig", 1), ("bucket", 1)], {}), ([("bucket", 1)], {})],
     "context_rollups": [([("p", 1), ("gig", 1), ("bucket", 1)], {}), ([("bucket", 1)], {})],
     "invalid_rollups": [([("p", 1), ("gig", 1), ("bucket", 1)], {}), ([("bucket", 1)], {})],
+    "split_rollups": [([("p", 1), ("gig", 1), ("bucket", 1)], {}), ([("bucket", 1)], {})],
     "gig_claims": [([("p", 1), ("gig", 1)], {}), ([("last", -1)], {}), ([("seller", 1)], {})],
     "rate_counters": [([("expires", 1)], {"expireAfterSeconds": 0})],
     "api_keys": [([("secret_hash", 1)], {"unique": True})],
@@ -243,6 +245,13 @@ class MongoStore:
         docs = await self._aggregate("context_rollups", mp.context_totals(gigs, start, end))
         return [mp.context_row(doc) for doc in docs]
 
+    async def split_totals(self, gigs: Sequence[str], edges: Sequence[int]) -> list[SplitRow]:
+        """Split rollups summed per (gig, span, kind, key) on the server."""
+        if len(edges) < 2 or not gigs:
+            return []
+        docs = await self._aggregate("split_rollups", mp.split_totals(gigs, edges))
+        return [mp.split_row(doc) for doc in docs]
+
     async def sellers(self) -> list[str]:
         """Every seller some gig belongs to, sorted."""
         async with answering("read sellers"):
@@ -327,11 +336,12 @@ class MongoStore:
         counts: dict[str, int] = {}
         async with answering("delete the data"):
             for name, collection, query in mp.deletion_filters(gigs, seller):
-                if name == "context_days":  # counted as the contexts kept, as on SQLite
-                    kept = await db[collection].find(query, {"contexts": 1}).to_list(None)
-                    counts[name] = sum(len(doc.get("contexts", ())) for doc in kept)
+                if name in _KEPT:  # counted as the names kept, as on SQLite
+                    field = _KEPT[name]
+                    kept = await db[collection].find(query, {field: 1}).to_list(None)
+                    counts[name] = sum(len(doc.get(field, ())) for doc in kept)
                 deleted = (await db[collection].delete_many(query)).deleted_count
-                if name and name != "context_days":
+                if name and name not in _KEPT:
                     counts[name] = counts.get(name, 0) + deleted
         return DeletedData(**counts)
 
@@ -416,3 +426,7 @@ def _api_key(doc: dict[str, Any]) -> ApiKey:
         expires=doc.get("expires"),
         last_used=doc.get("last_used"),
     )
+
+
+# Kept names per gig and day, counted by name (one document holds a day's).
+_KEPT = {"context_days": "contexts", "variant_days": "variants"}

@@ -20,11 +20,15 @@ from collections.abc import Iterable, Sequence
 
 HOUR_MS = 3_600_000
 
-_COUNTS = ("served", "viewable", "clicks", "views", "position_sum", "position_count")
+_COUNTS = (
+    "served", "viewable", "clicks", "views", "position_sum", "position_count", "orders"
+)
+TRIGGERS = ("rollups_to_hours_insert", "rollups_to_hours_update", "rollups_to_hours_delete")
 _HOUR_OF = f"NEW.bucket - NEW.bucket % {HOUR_MS}"
 _ADD = ", ".join(f"{c}={c}+excluded.{c}" for c in _COUNTS)
 _UPSERT = (
-    "INSERT INTO hourly_rollups VALUES (NEW.gig, {hour}, NEW.surface, {values}) "
+    f"INSERT INTO hourly_rollups (gig, hour, surface, {', '.join(_COUNTS)}) "
+    "VALUES (NEW.gig, {hour}, NEW.surface, {values}) "
     f"ON CONFLICT(gig, hour, surface) DO UPDATE SET {_ADD};"
 )
 
@@ -33,6 +37,7 @@ CREATE TABLE IF NOT EXISTS hourly_rollups (
     gig TEXT NOT NULL, hour INTEGER NOT NULL, surface TEXT NOT NULL,
     served INTEGER NOT NULL, viewable INTEGER NOT NULL, clicks INTEGER NOT NULL,
     views INTEGER NOT NULL, position_sum INTEGER NOT NULL, position_count INTEGER NOT NULL,
+    orders INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (gig, hour, surface)
 ) WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS rollups_to_hours_insert AFTER INSERT ON rollups BEGIN
@@ -52,7 +57,8 @@ END;
 """
 
 _BACKFILL = (
-    f"INSERT INTO hourly_rollups SELECT gig, bucket - bucket % {HOUR_MS}, surface, "
+    f"INSERT INTO hourly_rollups (gig, hour, surface, {', '.join(_COUNTS)}) "
+    f"SELECT gig, bucket - bucket % {HOUR_MS}, surface, "
     f"{', '.join(f'SUM({c})' for c in _COUNTS)} FROM rollups GROUP BY 1, 2, 3"
 )
 

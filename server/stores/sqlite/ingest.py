@@ -21,7 +21,7 @@ from ...counting.batch import Needs, Stored, needs, plan_batch
 from ...counting.rules import ImpressionState, count_invalid
 from ...model import Event, Rejection
 from ..base import REJECTIONS_KEPT, IngestResult
-from .schema import SURFACE_CODES, SURFACES, TYPE_CODES
+from .schema import DEVICE_CODES, DEVICES, SURFACE_CODES, SURFACES, TYPE_CODES
 
 Batch = tuple[Sequence[Event], Sequence[Rejection]]
 
@@ -34,6 +34,17 @@ INSERT_EVENTS = "INSERT INTO events (id, gig, ts, type, seller, invalid)"
 INSERT_RENDERS = "INSERT INTO renders (key, holder, ts)"
 INSERT_PAGE_VIEWS = "INSERT INTO page_views (key, bucket)"
 INSERT_CONTEXT_DAYS = "INSERT INTO context_days (gig, day, context)"
+INSERT_VARIANT_DAYS = "INSERT INTO variant_days (gig, day, variant)"
+INSERT_SPLITS = (
+    "INSERT INTO split_rollups "
+    "(gig, bucket, kind, key, served, viewable, clicks, orders, amount)"
+)
+ADD_SPLITS = (
+    "ON CONFLICT(gig, bucket, kind, key) DO UPDATE "
+    "SET served=served+excluded.served, viewable=viewable+excluded.viewable, "
+    "clicks=clicks+excluded.clicks, orders=orders+excluded.orders, "
+    "amount=amount+excluded.amount"
+)
 INSERT_INVALID = "INSERT INTO invalid_rollups (gig, bucket, reason, events)"
 ADD_INVALID = "ON CONFLICT(gig, bucket, reason) DO UPDATE SET events=events+excluded.events"
 INSERT_CLAIMS = "INSERT INTO gig_claims (gig, seller, first, last, events)"
@@ -44,26 +55,30 @@ ADD_CLAIMS = (
 )
 INSERT_IMPRESSIONS = (
     "INSERT INTO impressions "
-    "(key, bucket, surface, viewable, clicked, position, surface_known, context)"
+    "(key, bucket, surface, viewable, clicked, position, surface_known, context, orders, "
+    "variant, device, awaiting_served)"
 )
 REPLACE_IMPRESSIONS = (
     "ON CONFLICT(key) DO UPDATE SET "
     "surface=excluded.surface, viewable=excluded.viewable, clicked=excluded.clicked, "
     "position=excluded.position, surface_known=excluded.surface_known, "
-    "context=excluded.context"
+    "context=excluded.context, orders=excluded.orders, variant=excluded.variant, "
+    "device=excluded.device, awaiting_served=excluded.awaiting_served"
 )
 INSERT_CONTEXT_ROLLUPS = (
     "INSERT INTO context_rollups "
-    "(gig, bucket, surface, context, served, viewable, clicks, position_sum, position_count)"
+    "(gig, bucket, surface, context, served, viewable, clicks, position_sum, position_count, "
+    "orders)"
 )
 ADD_CONTEXT_ROLLUPS = (
     "ON CONFLICT(gig, bucket, surface, context) DO UPDATE "
     "SET served=served+excluded.served, viewable=viewable+excluded.viewable, "
     "clicks=clicks+excluded.clicks, position_sum=position_sum+excluded.position_sum, "
-    "position_count=position_count+excluded.position_count"
+    "position_count=position_count+excluded.position_count, orders=orders+excluded.orders"
 )
 ROLLUP_COLUMNS = (
-    "gig, bucket, surface, served, viewable, clicks, views, position_sum, position_count"
+    "gig, bucket, surface, served, viewable, clicks, views, position_sum, position_count, "
+    "orders"
 )
 INSERT_ROLLUPS = f"INSERT INTO rollups ({ROLLUP_COLUMNS})"
 ADD_ROLLUPS = (
@@ -71,7 +86,7 @@ ADD_ROLLUPS = (
     "SET served=served+excluded.served, viewable=viewable+excluded.viewable, "
     "clicks=clicks+excluded.clicks, views=views+excluded.views, "
     "position_sum=position_sum+excluded.position_sum, "
-    "position_count=position_count+excluded.position_count"
+    "position_count=position_count+excluded.position_count, orders=orders+excluded.orders"
 )
 # Only gigs that are new or whose owner `ownership.decide` changes are written.
 INSERT_GIGS = "INSERT INTO gigs (gig, seller, seller_ts)"
@@ -81,7 +96,8 @@ SET_OWNERS = "ON CONFLICT(gig) DO UPDATE SET seller=excluded.seller, seller_ts=e
 STORED_IDS = "SELECT json_group_array(id) FROM events WHERE id IN ({marks})"
 STORED_IMPRESSIONS = (
     "SELECT json_group_array(json_array(key, bucket, surface, viewable, clicked, position, "
-    "surface_known, context)) FROM impressions WHERE key IN ({marks})"
+    "surface_known, context, orders, variant, device, awaiting_served)) FROM impressions "
+    "WHERE key IN ({marks})"
 )
 STORED_PAGE_VIEWS = "SELECT json_group_array(key) FROM page_views WHERE key IN ({marks})"
 STORED_RENDERS = (
@@ -98,6 +114,10 @@ STORED_CLAIMANTS = (
 # (a row-value IN list would scan the table).
 KEPT_CONTEXTS = (
     "SELECT json_group_array(json_array(gig, day, context)) FROM context_days "
+    "WHERE gig IN ({marks}) AND day IN ({days})"
+)
+KEPT_VARIANTS = (
+    "SELECT json_group_array(json_array(gig, day, variant)) FROM variant_days "
     "WHERE gig IN ({marks}) AND day IN ({days})"
 )
 
@@ -149,22 +169,27 @@ def _count(conn: sqlite3.Connection, new: list[Event]) -> dict[str, str]:
     ])
     _write(conn, INSERT_RENDERS, [(key, holder, ts) for key, holder, ts, _ in todo.renders])
     _write(conn, INSERT_INVALID, [(*key, n) for key, n in todo.invalid.items()], ADD_INVALID)
-    codes = SURFACE_CODES
+    codes, devices = SURFACE_CODES, DEVICE_CODES
     _write(conn, INSERT_IMPRESSIONS, [
         (key, s.bucket, codes[s.surface], int(s.viewable), int(s.clicked), s.position,
-         int(s.surface_known), s.context)
+         int(s.surface_known), s.context, s.orders, s.variant,
+         None if s.device is None else devices[s.device], int(s.awaiting_served))
         for key, s in todo.impressions.items()
     ], REPLACE_IMPRESSIONS)
     _write(conn, INSERT_CONTEXT_DAYS, sorted(todo.admitted))
     _write(conn, INSERT_CONTEXT_ROLLUPS, [
         (k.gig, k.bucket, k.surface.value, k.context, c.served, c.viewable, c.clicks,
-         c.position_sum, c.position_count)
+         c.position_sum, c.position_count, c.orders)
         for k, c in todo.contexts.items()
     ], ADD_CONTEXT_ROLLUPS)
+    _write(conn, INSERT_VARIANT_DAYS, sorted(todo.admitted_variants))
+    _write(conn, INSERT_SPLITS, [
+        (*k, t.served, t.viewable, t.clicks, t.orders, t.amount) for k, t in todo.splits.items()
+    ], ADD_SPLITS)
     _write(conn, INSERT_PAGE_VIEWS, list(todo.page_views.items()))
     _write(conn, INSERT_ROLLUPS, [
         (k.gig, k.bucket, k.surface.value, c.served, c.viewable, c.clicks, c.views,
-         c.position_sum, c.position_count)
+         c.position_sum, c.position_count, c.orders)
         for k, c in todo.rollups.items()
     ], ADD_ROLLUPS)
     _write(conn, INSERT_GIGS, [(gig, s, when) for gig, (s, when) in todo.owners.items()],
@@ -183,17 +208,24 @@ def _load_more(conn: sqlite3.Connection, stored: Stored, more: Needs) -> None:
         rows = _read(conn, sql, {gig for gig, _ in more.context_days})
         stored.add_contexts([r for r in rows if (r[0], r[1]) in more.context_days],
                             more.context_days)
+    if more.variant_days:
+        days = sorted({day for _, day in more.variant_days})
+        sql = KEPT_VARIANTS.replace("{days}", ",".join(map(str, days)))
+        rows = _read(conn, sql, {gig for gig, _ in more.variant_days})
+        stored.add_variants([r for r in rows if (r[0], r[1]) in more.variant_days],
+                            more.variant_days)
     if more.claimants:
         stored.add_claimants(_read(conn, STORED_CLAIMANTS, more.claimants), more.claimants)
 
 
 def _load_impressions(conn: sqlite3.Connection, keys: set[str]) -> dict[str, ImpressionState]:
-    surfaces = SURFACES
+    surfaces, devices = SURFACES, DEVICES
     return {
         key: ImpressionState(bucket, surfaces[surface], bool(viewable), bool(clicked), position,
-                             bool(known), context)
-        for key, bucket, surface, viewable, clicked, position, known, context
-        in _read(conn, STORED_IMPRESSIONS, keys)
+                             bool(known), context, orders, variant,
+                             None if device is None else devices[device], bool(awaiting))
+        for (key, bucket, surface, viewable, clicked, position, known, context, orders, variant,
+             device, awaiting) in _read(conn, STORED_IMPRESSIONS, keys)
     }
 
 

@@ -47,9 +47,14 @@ async def purge(read: Run, write: Run, raw_before: int, buckets_before: int) -> 
         hourly.tidy(conn, gigs)
         conn.executemany("DELETE FROM context_rollups WHERE gig = ? AND bucket < ?", gigs)
         conn.executemany("DELETE FROM invalid_rollups WHERE gig = ? AND bucket < ?", gigs)
+        conn.executemany("DELETE FROM split_rollups WHERE gig = ? AND bucket < ?", gigs)
         conn.execute("DELETE FROM renders WHERE ts < ?", (raw_floor,))
         conn.executemany(
             "DELETE FROM context_days WHERE gig = ? AND day < ?",
+            [(gig, before // DAY_MS) for gig, before in gigs],
+        )
+        conn.executemany(
+            "DELETE FROM variant_days WHERE gig = ? AND day < ?",
             [(gig, before // DAY_MS) for gig, before in gigs],
         )
         conn.execute("DELETE FROM rejections WHERE received < ?", (raw_floor,))
@@ -106,7 +111,7 @@ async def delete_data(
 
     def delete(conn: sqlite3.Connection) -> DeletedData:
         tables = ("gigs", "rollups", "context_rollups", "context_days", "invalid_rollups",
-                  "gig_claims")
+                  "gig_claims", "split_rollups", "variant_days")
         counts = dict.fromkeys(tables, 0)
         for gig in wanted:
             for table in counts:

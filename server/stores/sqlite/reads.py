@@ -8,18 +8,23 @@ limit, nothing to pad), and each gig is still looked up through the primary key.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from collections.abc import Sequence
 
 from ...counting.metrics import ContextRow, Metrics, RollupRow
 from ...counting.ownership import Conflict
+from ...counting.splits import SplitRow, Tally
 from ...model import Counts, Surface
 from ..base import InvalidRow, StoredRejection
 from . import hourly
 
-COUNT_COLUMNS = ("served", "viewable", "clicks", "views", "position_sum", "position_count")
-CONTEXT_COLUMNS = ("served", "viewable", "clicks", "position_sum", "position_count")
+COUNT_COLUMNS = (
+    "served", "viewable", "clicks", "views", "position_sum", "position_count", "orders"
+)
+CONTEXT_COLUMNS = ("served", "viewable", "clicks", "position_sum", "position_count", "orders")
+SPLIT_COLUMNS = ("served", "viewable", "clicks", "orders", "amount")
 # The values of a `listed(...)` parameter, for `x IN LISTED`.
 LISTED = "(SELECT value FROM json_each(?))"
 # The gigs of a span read, as `hourly.span_rows` wants them.
@@ -59,7 +64,7 @@ def gig_totals(
     clicks = f"SUM(CASE WHEN surface IN ({clicking}) THEN clicks ELSE 0 END)"
     columns = (
         f"gig, SUM(served), SUM(viewable), {clicks}, SUM(views), SUM(position_sum), "
-        "SUM(position_count)"
+        "SUM(position_count), SUM(orders)"
     )
     sql = "WITH " + WANTED + ", " + hourly.span_rows([start, end], columns) + " GROUP BY gig"
     return {gig: Metrics(*counts) for gig, *counts in conn.execute(sql, (listed(gigs),))}
@@ -77,11 +82,32 @@ def context_totals(
     )
     found: list[ContextRow] = []
     for gig, surface, context, *counts in conn.execute(sql, (listed(gigs), start, end)):
-        served, viewable, clicks, position_sum, position_count = counts
+        served, viewable, clicks, position_sum, position_count, orders = counts
         found.append(ContextRow(gig, Surface(surface), context, Counts(
-            served, viewable, clicks, 0, position_sum, position_count
+            served, viewable, clicks, 0, position_sum, position_count, orders
         )))
     return found
+
+
+def split_totals(
+    gigs: Sequence[str], edges: Sequence[int], conn: sqlite3.Connection
+) -> list[SplitRow]:
+    """Split rollups summed per (gig, span, kind, key) for the spans `[edges[i],
+    edges[i+1])`, one primary-key range per gig and span."""
+    sums = ", ".join(f"SUM(x.{name})" for name in SPLIT_COLUMNS)
+    spans = ",".join(f"({int(s)},{int(e)})" for s, e in itertools.pairwise(edges))
+    if not spans:
+        return []
+    sql = (
+        f"WITH spans(s, e) AS (VALUES {spans}) "
+        f"SELECT x.gig, spans.s, x.kind, x.key, {sums} FROM spans JOIN split_rollups x "
+        f"ON x.gig IN {LISTED} AND x.bucket >= spans.s AND x.bucket < spans.e "
+        "GROUP BY x.gig, spans.s, x.kind, x.key"
+    )
+    return [
+        SplitRow(gig, start, kind, key, Tally(*counts))
+        for gig, start, kind, key, *counts in conn.execute(sql, (listed(gigs),))
+    ]
 
 
 def invalid_totals(

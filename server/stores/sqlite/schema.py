@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from ...model import EventType, Invalid, Surface
+from ...model import Device, EventType, Invalid, Surface
 from . import hourly
 
 # Raw events keep what dedupe, deletion and retention need: the id, the gig, the time, the
@@ -25,14 +25,26 @@ CREATE TABLE IF NOT EXISTS events (
 ) WITHOUT ROWID;
 """
 # key is transitions.impression_key (imp + gig); bucket doubles as the purge time; surface is
-# a SURFACE_CODES number.
+# a SURFACE_CODES number, device a DEVICE_CODES one (NULL: not known).
 IMPRESSIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS impressions (
     key TEXT PRIMARY KEY, bucket INTEGER NOT NULL, surface INTEGER NOT NULL,
     viewable INTEGER NOT NULL, clicked INTEGER NOT NULL, position INTEGER,
-    surface_known INTEGER NOT NULL, context TEXT
+    surface_known INTEGER NOT NULL, context TEXT, orders INTEGER NOT NULL DEFAULT 0,
+    variant TEXT, device INTEGER, awaiting_served INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 """
+# Columns of layout 3 (orders, variants, devices) that files of layout 2 gain, with defaults:
+# (table, column, declaration). Layout 2 impressions had no variant and no known device.
+LAYOUT_3_COLUMNS = (
+    ("impressions", "orders", "INTEGER NOT NULL DEFAULT 0"),
+    ("impressions", "variant", "TEXT"),
+    ("impressions", "device", "INTEGER"),
+    ("impressions", "awaiting_served", "INTEGER NOT NULL DEFAULT 0"),
+    ("rollups", "orders", "INTEGER NOT NULL DEFAULT 0"),
+    ("hourly_rollups", "orders", "INTEGER NOT NULL DEFAULT 0"),
+    ("context_rollups", "orders", "INTEGER NOT NULL DEFAULT 0"),
+)
 SCHEMA = EVENTS_TABLE + IMPRESSIONS_TABLE + """
 CREATE TABLE IF NOT EXISTS page_views (key TEXT PRIMARY KEY, bucket INTEGER NOT NULL)
     WITHOUT ROWID;
@@ -41,6 +53,7 @@ CREATE TABLE IF NOT EXISTS rollups (
     gig TEXT NOT NULL, bucket INTEGER NOT NULL, surface TEXT NOT NULL,
     served INTEGER NOT NULL, viewable INTEGER NOT NULL, clicks INTEGER NOT NULL,
     views INTEGER NOT NULL, position_sum INTEGER NOT NULL, position_count INTEGER NOT NULL,
+    orders INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (gig, bucket, surface)
 ) WITHOUT ROWID;
 -- Which searches and categories showed a gig: at most transitions.CONTEXTS_PER_DAY contexts
@@ -49,11 +62,25 @@ CREATE TABLE IF NOT EXISTS context_rollups (
     gig TEXT NOT NULL, bucket INTEGER NOT NULL, surface TEXT NOT NULL, context TEXT NOT NULL,
     served INTEGER NOT NULL, viewable INTEGER NOT NULL, clicks INTEGER NOT NULL,
     position_sum INTEGER NOT NULL, position_count INTEGER NOT NULL,
+    orders INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (gig, bucket, surface, context)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS context_days (
     gig TEXT NOT NULL, day INTEGER NOT NULL, context TEXT NOT NULL,
     PRIMARY KEY (gig, day, context)
+) WITHOUT ROWID;
+-- Impressions split by variant and device, and orders' revenue per currency (amount in
+-- thousandths): counting/splits.py's rows, kind 'variant', 'device' or 'currency'.
+CREATE TABLE IF NOT EXISTS split_rollups (
+    gig TEXT NOT NULL, bucket INTEGER NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
+    served INTEGER NOT NULL, viewable INTEGER NOT NULL, clicks INTEGER NOT NULL,
+    orders INTEGER NOT NULL, amount INTEGER NOT NULL,
+    PRIMARY KEY (gig, bucket, kind, key)
+) WITHOUT ROWID;
+-- The variants a gig keeps per UTC day (splits.VARIANTS_PER_DAY), like context_days.
+CREATE TABLE IF NOT EXISTS variant_days (
+    gig TEXT NOT NULL, day INTEGER NOT NULL, variant TEXT NOT NULL,
+    PRIMARY KEY (gig, day, variant)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS gigs (gig TEXT PRIMARY KEY, seller TEXT, seller_ts INTEGER NOT NULL)
     WITHOUT ROWID;
@@ -89,16 +116,20 @@ KEY_COLUMNS_ADDED = ("expires", "last_used")
 TYPE_CODES = {t: n for n, t in enumerate(EventType)}
 SURFACE_CODES = {s: n for n, s in enumerate(Surface)}
 SURFACES = list(Surface)  # SURFACE_CODES read back: a stored number's surface
+DEVICE_CODES = {d: n for n, d in enumerate(Device)}
+DEVICES = list(Device)
 # The version of the layout above; older files are migrated by `create`.
-LAYOUT = 2
+LAYOUT = 3
 
 
 def create(conn: sqlite3.Connection) -> None:
     """Create missing tables, then bring files made by earlier versions up to date: the
     layout, the API key columns, the hourly rollups (each step one transaction)."""
     conn.executescript(SCHEMA)
-    if conn.execute("PRAGMA user_version").fetchone()[0] < LAYOUT:
+    if conn.execute("PRAGMA user_version").fetchone()[0] < 2:
         _in_transaction(conn, _narrow_layout)
+    if conn.execute("PRAGMA user_version").fetchone()[0] < LAYOUT:
+        _in_transaction(conn, _add_order_columns)
     _in_transaction(conn, _add_key_columns)
     # One transaction, so no ingest lands between the hours' fill and their triggers.
     _in_transaction(conn, hourly.create)
@@ -127,7 +158,8 @@ def _narrow_layout(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE impressions RENAME TO impressions_layout_1")
         conn.execute(IMPRESSIONS_TABLE.strip().rstrip(";"))
         conn.execute(
-            "INSERT INTO impressions SELECT key, bucket, CASE surface {cases} END, viewable, "
+            "INSERT INTO impressions (key, bucket, surface, viewable, clicked, position, "
+            "surface_known, context) SELECT key, bucket, CASE surface {cases} END, viewable, "
             f"clicked, position, surface_known, {context} FROM impressions_layout_1"
             .replace("{cases}", cases)
         )
@@ -145,6 +177,18 @@ def _narrow_layout(conn: sqlite3.Connection) -> None:
             "FROM events_layout_1"
         )
         conn.execute("DROP TABLE events_layout_1")
+    conn.execute("PRAGMA user_version = 2")
+
+
+def _add_order_columns(conn: sqlite3.Connection) -> None:
+    """Layout 2 to 3: orders on impressions and every rollup, an impression's variant and
+    device. The hourly triggers are made again (`hourly.create`) to carry orders too."""
+    for table, column, declaration in LAYOUT_3_COLUMNS:
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if have and column not in have:  # (no hourly table yet: `hourly.create` makes it)
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    for trigger in hourly.TRIGGERS:
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
     conn.execute(f"PRAGMA user_version = {LAYOUT}")
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from ...counting.metrics import ContextRow, Metrics, RollupRow
 from ...counting.ownership import Conflict
+from ...counting.splits import SplitRow
 from ...errors import StoreUnavailable
 from ...model import Event, Rejection, Surface, now_ms
 from ..base import ApiKey, DeletedData, IngestResult, InvalidRow, StoredRejection
@@ -157,7 +158,11 @@ class SQLiteStore:
             self._totals.keep(stamp, start, end, click_surfaces, fresh)
             found.update(fresh)
         return {gig: m for gig, m in found.items() if m.served or m.viewable or m.views
-                or m.clicks or m.position_count}
+                or m.clicks or m.position_count or m.orders}
+
+    async def split_totals(self, gigs: Sequence[str], edges: Sequence[int]) -> list[SplitRow]:
+        """Split rollups summed per (gig, span, kind, key)."""
+        return await self._read(partial(reads.split_totals, gigs, edges))
 
     async def context_totals(
         self, gigs: Sequence[str], start: int, end: int

@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import orjson
 
-from ...model import SURFACES, TYPES, Event, Rejection
+from ...model import SURFACES, TYPES, Device, Event, Rejection
 from . import schema
 from .connection import (
     MAX_JOBS_PER_COMMIT,
@@ -142,7 +142,12 @@ def _event(row: list[Any]) -> Event:
     row[1] = TYPES[row[1]]
     if row[7] is not None:
         row[7] = SURFACES[row[7]]
+    if row[_DEVICE] is not None:
+        row[_DEVICE] = Device(row[_DEVICE])
     return Event(*row)
+
+
+_DEVICE = Event._fields.index("device")
 
 
 if __name__ == "__main__":
