@@ -17,7 +17,9 @@ test("the package is publishable and holds the two builds and their types", () =
     })
   );
   const files = packed.files.map((f) => f.path).sort();
-  assert.deepEqual(files, ["dist/gigmetrics.d.ts", "dist/gigmetrics.mjs", "dist/sdk.js", "package.json"]);
+  assert.deepEqual(files, [
+    "README.md", "dist/gigmetrics.d.ts", "dist/gigmetrics.mjs", "dist/sdk.js", "package.json",
+  ]);
 });
 
 test("exports: the module build with its types, and the script-tag build", () => {
