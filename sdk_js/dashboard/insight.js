@@ -35,7 +35,7 @@ export function experimentsSection(gig, { pickBaseline, csvName }) {
       h("div", { class: "empty" },
         h("p", {}, "No experiment on this gig's tiles yet. To compare two thumbnails, titles or "
           + "prices, render each version of the tile with its name:"),
-        h("pre", {}, h("code", {}, EXAMPLE))));
+        h("pre", { class: "wrap" }, h("code", {}, EXAMPLE))));
   }
   const others = rows.filter((r) => !r.isBaseline);
   const columns = [
@@ -61,7 +61,7 @@ export function experimentsSection(gig, { pickBaseline, csvName }) {
                     onchange: (e) => pickBaseline(e.target.value) },
       rows.map((r) => h("option", { value: r.variant, selected: r.isBaseline }, r.variant))))
       : null,
-    table("Listing experiments", columns, rows, { id: "variants-table" }),
+    table("Variants of the gig's tile", columns, rows, { id: "variants-table" }),
     h("p", { class: "help" }, "CTR vs baseline is the relative change of the click-through rate. "
       + "“Not chance” comes from a sequential test (mSPRT, always-valid p-values at 5 %) that "
       + "stays honest when you look every day and stop as soon as it looks good. Below "
