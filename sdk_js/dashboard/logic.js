@@ -172,6 +172,8 @@ export function money(amount, currency) {
 // Listing experiments. `significant` comes from the API's always-valid sequential test; the
 // words only read it, plus the minimum the server needs before any verdict (per arm).
 export const MIN_SERVED = 100;
+// A change smaller than this (in %) that is not significant reads as no difference.
+export const SAME_WITHIN = 20;
 
 /** The verdict of `row` (a VariantMetrics) against `baseline`, in plain words, and its tone. */
 export function verdict(row, baseline) {
@@ -184,6 +186,11 @@ export function verdict(row, baseline) {
   }
   const thin = (arm) => !arm || arm.servedImpressions < MIN_SERVED || arm.clicks === 0;
   if (thin(row) || thin(baseline)) return { text: "too early to tell", tone: null };
+  // Not significant is not "the same": a large change that chance could still explain is
+  // too early to call, as the server's own wording has it (within ±20 % it is no difference).
+  if (row.ctrChange == null || Math.abs(row.ctrChange) > SAME_WITHIN) {
+    return { text: "too early to tell", tone: null };
+  }
   return { text: "no difference so far", tone: null };
 }
 

@@ -164,6 +164,9 @@ test("an experiment's verdict in words reads the API's significance and its dire
   assert.deepEqual(verdict(arm("B", 5000, 40, { significant: true, ctrChange: -60 }), a),
                    { text: "B gets fewer clicks — this is not chance", tone: "down" });
   assert.equal(verdict(arm("B", 5000, 104, { ctrChange: 4 }), a).text, "no difference so far");
+  // Not significant, but a change too large to call "no difference": too early.
+  assert.equal(verdict(arm("B", 300, 12, { ctrChange: 273 }), a).text, "too early to tell");
+  assert.equal(verdict(arm("B", 5000, 110, { ctrChange: -21 }), a).text, "too early to tell");
 });
 
 test("too early to tell: either arm under 100 served or without a click", () => {
@@ -175,7 +178,7 @@ test("too early to tell: either arm under 100 served or without a click", () => 
   const noClicks = arm("A", 500, 0, { isBaseline: true });
   assert.equal(verdict(arm("B", 500, 9), noClicks).text, "too early to tell");
   assert.equal(verdict(arm("B", 500, 9), null).text, "too early to tell");
-  assert.equal(verdict(arm("B", 100, 1), arm("A", 100, 1, { isBaseline: true })).text,
+  assert.equal(verdict(arm("B", 100, 1, { ctrChange: 0 }), arm("A", 100, 1, { isBaseline: true })).text,
                "no difference so far");
 });
 
