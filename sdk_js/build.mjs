@@ -1,5 +1,7 @@
 // Bundles the browser code into dist/, committed so that the server needs no Node:
 //   src/index.js        -> dist/sdk.js          the snippet: one minified IIFE, no dependencies
+//   src/module.js       -> dist/gigmetrics.mjs  the same as an ES module with init(), for the
+//                                               npm package (+ its types, gigmetrics.d.ts)
 //   dashboard/index.js  -> dist/dashboard.js    GET /dashboard (+ dashboard.css, with uPlot's)
 //   graphiql/index.js   -> dist/graphiql.js     GET /graphql in a browser (+ graphiql.css)
 //   node build.mjs                  -> all of them into dist/
@@ -24,6 +26,9 @@ await mkdir(outdir, { recursive: true });
 await Promise.all([
   build({ ...common, entryPoints: [here + "src/index.js"], outfile: outdir + "sdk.js",
           target: "es2020" }),
+  build({ ...common, entryPoints: [here + "src/module.js"], outfile: outdir + "gigmetrics.mjs",
+          format: "esm", target: "es2020" }),
+  copyFile(here + "src/gigmetrics.d.ts", outdir + "gigmetrics.d.ts"),
   build({ ...common, entryPoints: [here + "dashboard/index.js"],
           outfile: outdir + "dashboard.js", target: "es2020" }),
   build({ ...common, entryPoints: [here + "graphiql/index.js"], outfile: outdir + "graphiql.js",

@@ -42,18 +42,25 @@ export async function ask(key, query, variables = {}) {
 const M = `servedImpressions viewableImpressions clicks views ctr viewableCtr viewabilityRate
   averagePosition`;
 const CONTEXT = `context isOther surface servedImpressions viewableImpressions clicks ctr
-  viewableCtr viewabilityRate averagePosition`;
+  viewableCtr viewabilityRate averagePosition orders`;
+// Orders are kept per day, surface and context for a seller too; its totals have none.
 const REPORT = `${M} window { start end timeZone days }
-  previousPeriod { ${M} }
-  daily { date ${M} }
-  bySurface { surface ${M} }
+  daily { date ${M} orders }
+  bySurface { surface ${M} orders }
   byContext(first: 25) { ${CONTEXT} }`;
+const DEVICE = `device servedImpressions viewableImpressions clicks ctr viewableCtr
+  viewabilityRate`;
+const VARIANT = `variant servedImpressions viewableImpressions clicks ctr viewableCtr orders
+  isBaseline ctrChange significant`;
 
 export const VIEWER = `{ viewer { isAdmin keyName } sellers }`;
 
 export const SELLER = `query Seller($seller: ID!, $range: DateRangeInput, $tz: String,
     $by: GigOrder!, $first: Int!, $after: String) {
-  sellerMetrics(sellerId: $seller, range: $range, timeZone: $tz) { sellerId gigCount ${REPORT} }
+  sellerMetrics(sellerId: $seller, range: $range, timeZone: $tz) {
+    sellerId gigCount ${REPORT}
+    previousPeriod { ${M} }
+  }
   topGigs(by: $by, sellerId: $seller, first: $first, after: $after, range: $range,
           timeZone: $tz) {
     totalCount
@@ -62,20 +69,26 @@ export const SELLER = `query Seller($seller: ID!, $range: DateRangeInput, $tz: S
   }
 }`;
 
-export const GIG = `query Gig($gig: ID!, $range: DateRangeInput, $tz: String) {
+export const GIG = `query Gig($gig: ID!, $range: DateRangeInput, $tz: String,
+    $baseline: String) {
   gigMetrics(gigId: $gig, range: $range, timeZone: $tz) {
     gigId ${REPORT}
+    orders conversionRate revenue { currency amount }
+    previousPeriod { ${M} orders conversionRate }
+    variants(baseline: $baseline) { ${VARIANT} }
+    byDevice { ${DEVICE} }
     invalidTraffic { reason kind events }
   }
 }`;
 
-// A seller's invalid traffic is its gigs' (the API keeps it per gig): asked page by page.
+// A seller's invalid traffic and devices are its gigs' (the API keeps them per gig): asked
+// page by page and summed.
 export const INVALID_PAGE = 100;
-export const SELLER_INVALID = `query SellerInvalid($seller: ID!, $range: DateRangeInput,
+export const SELLER_PARTS = `query SellerParts($seller: ID!, $range: DateRangeInput,
     $tz: String, $after: String) {
   topGigs(by: SERVED_IMPRESSIONS, sellerId: $seller, first: ${INVALID_PAGE}, after: $after,
           range: $range, timeZone: $tz) {
     pageInfo { hasNextPage endCursor }
-    edges { node { gigId invalidTraffic { reason kind events } } }
+    edges { node { gigId invalidTraffic { reason kind events } byDevice { ${DEVICE} } } }
   }
 }`;

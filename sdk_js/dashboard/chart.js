@@ -1,7 +1,8 @@
 // The daily charts (uPlot, bundled): impressions served vs viewable; clicks and CTR.
 // Honest by construction: counts start at 0, each day is a whole slot (so the first and last
 // bars are whole), the CTR axis has its ticks on the clicks axis' gridlines, and today, not
-// over yet, is shaded and labelled. Hovering shows a tooltip with the day's values. What was
+// over yet, is shaded and labelled. Hovering shows a tooltip with the day's values (the clicks
+// chart's also says the day's orders, which are not drawn). What was
 // drawn is written to the chart element's data-* attributes, which the browser tests read.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
@@ -30,6 +31,8 @@ const KINDS = {
     { key: "ctr", label: "CTR", color: COLORS.ctr, show: percent, scale: "pct" },
   ],
 };
+// Told in the tooltip only, when the daily series has them.
+const TIP_ONLY = { impressions: [], clicks: [{ key: "orders", label: "Orders", show: count }] };
 
 /** A chart of `kind` in `el`; `update(daily, today)` redraws it in place (auto-refresh);
  *  `today` is the local date that is not over yet, if the range holds it. */
@@ -142,7 +145,10 @@ export function dailyChart(el, kind) {
       h("strong", {}, date, date === today ? " (today so far)" : ""),
       ...lines.map((l, n) => h("span", { class: "row" },
         h("span", { class: "swatch", style: `--c: ${l.color}` }),
-        `${l.label}: ${l.show(u.data[n + 1][i])}`)));
+        `${l.label}: ${l.show(u.data[n + 1][i])}`)),
+      ...TIP_ONLY[kind].filter((l) => lastDaily[i] && l.key in lastDaily[i]).map((l) =>
+        h("span", { class: "row", "data-tip": l.key },
+          h("span", { class: "swatch none" }), `${l.label}: ${l.show(lastDaily[i][l.key])}`)));
     tip.hidden = false;
     const room = u.over.clientWidth;
     const left = u.cursor.left + 14;

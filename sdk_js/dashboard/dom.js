@@ -46,6 +46,12 @@ export function download(name, text) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
+/** A "Download CSV" button; `build()` returns [file name, CSV text] when clicked. */
+export function csvButton(name, build) {
+  return h("button", { type: "button", class: "csv", "data-focus": `csv-${name}`, "data-csv": name,
+    onclick: () => download(...build()) }, "Download CSV");
+}
+
 /** A data table: `columns` of {label, cell(row) -> Node|string, num?, wrap?, header?};
  *  `caption`. It scrolls sideways in its own box when narrower than its columns. */
 export function table(caption, columns, rows, attrs = {}) {

@@ -1,14 +1,16 @@
 // The gigmetrics dashboard at GET /dashboard: a client of the public GraphQL API and nothing
 // else. The key lives in this tab's sessionStorage (never a cookie); what is shown lives in
 // the URL hash, so a reload or a shared link opens the same view.
-import { ApiError, ask, GIG, SELLER, SELLER_INVALID, VIEWER } from "./api.js";
+import { ApiError, ask, GIG, SELLER, SELLER_PARTS, VIEWER } from "./api.js";
 import { dailyChart } from "./chart.js";
 import { watchGig } from "./live.js";
-import { download, h, sparkline, table } from "./dom.js";
+import { csvButton, h, sparkline, table } from "./dom.js";
+import { devicesSection, experimentsSection } from "./insight.js";
 import { KINDS, reasonInfo, sumInvalid } from "./invalid.js";
 import {
-  canonicalZone, change, csvName, DEFAULT_RANGE, localDate, METRICS, metricRows, parseHash,
-  rangeOf, rangeProblem, RANGES, RENAMED_ZONES, show, toCsv, toHash,
+  canonicalZone, change, csvName, DEFAULT_RANGE, localDate, METRICS, metricRows, money,
+  ORDER_METRICS, parseHash, rangeOf, rangeProblem, RANGES, RENAMED_ZONES, show, sumDevices,
+  toCsv, toHash,
 } from "./logic.js";
 import "./dashboard.css";
 
@@ -17,7 +19,7 @@ const REFRESH_MS = 5000;
 const PAGE = 10;
 // Browsers report some zones by an old name (Chromium: "Asia/Calcutta"): shown by today's.
 const BROWSER_TZ = canonicalZone(Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC");
-// How many of a seller's gigs the invalid-traffic panel sums at most (pages of 100).
+// How many of a seller's gigs the invalid-traffic and device panels sum at most (pages of 100).
 const INVALID_MAX_PAGES = 20;
 const SURFACES = { SEARCH: "Search", CATEGORY: "Category", HOMEPAGE: "Homepage",
                    USER_PAGE: "Seller profile", OTHER: "Other" };
@@ -144,15 +146,17 @@ async function load(quiet = false) {
   loading += 1;
   setStatus(quiet ? null : "Loading…");
   try {
-    const [result, invalid] = state.gig
-      ? await ask(key, GIG, { gig: state.gig, range, tz: tz() }).then((r) =>
-        [r, { ...sumInvalid([r.gigMetrics.invalidTraffic]), gigs: 1, complete: true }])
+    const [result, parts] = state.gig
+      ? await ask(key, GIG, { gig: state.gig, range, tz: tz(),
+                              baseline: state.baseline || null }).then((r) =>
+        [r, { invalid: { ...sumInvalid([r.gigMetrics.invalidTraffic]), gigs: 1, complete: true },
+              devices: r.gigMetrics.byDevice, complete: true }])
       : await Promise.all([
         ask(key, SELLER, { seller: state.seller, range, tz: tz(), by: sortOrder(),
                            first: PAGE, after: cursors[cursors.length - 1] }),
-        sellerInvalidKept(state.seller, range, quiet)]);
+        sellerPartsKept(state.seller, range, quiet)]);
     if (toHash(asked) !== toHash(state)) return; // the view changed while this was asked
-    data = { ...result, invalid, range, asked, today: localDate(Date.now(), tz()),
+    data = { ...result, ...parts, range, asked, today: localDate(Date.now(), tz()),
              at: new Date() };
     apiError = null;
     showErrors();
@@ -175,35 +179,38 @@ async function load(quiet = false) {
   }
 }
 
-// A seller's invalid traffic takes a page of gigs per 100: the 5-second refresh reuses it for
-// a minute (a gig's view, one query, is always fresh).
-const INVALID_REUSE_MS = 60_000;
-let invalidKept = null; // { view, at, value }
+// A seller's invalid traffic and devices take a page of gigs per 100: the 5-second refresh
+// reuses them for a minute (a gig's view, one query, is always fresh).
+const PARTS_REUSE_MS = 60_000;
+let partsKept = null; // { view, at, value }
 
-async function sellerInvalidKept(seller, range, quiet) {
+async function sellerPartsKept(seller, range, quiet) {
   const view = JSON.stringify([seller, range, tz()]);
-  if (quiet && invalidKept && invalidKept.view === view
-      && Date.now() - invalidKept.at < INVALID_REUSE_MS) {
-    return invalidKept.value;
+  if (quiet && partsKept && partsKept.view === view
+      && Date.now() - partsKept.at < PARTS_REUSE_MS) {
+    return partsKept.value;
   }
-  const value = await sellerInvalid(seller, range);
-  invalidKept = { view, at: Date.now(), value };
+  const value = await sellerParts(seller, range);
+  partsKept = { view, at: Date.now(), value };
   return value;
 }
 
-/** A seller's invalid traffic: its gigs' lists, summed (at most INVALID_MAX_PAGES pages). */
-async function sellerInvalid(seller, range) {
-  const lists = [];
+/** A seller's invalid traffic and devices: its gigs' lists, summed (at most
+ *  INVALID_MAX_PAGES pages). */
+async function sellerParts(seller, range) {
+  const invalid = [];
+  const devices = [];
   let after = null;
-  for (let page = 0; page < INVALID_MAX_PAGES; page += 1) {
-    const { topGigs } = await ask(key, SELLER_INVALID, { seller, range, tz: tz(), after });
-    lists.push(...topGigs.edges.map((e) => e.node.invalidTraffic));
-    if (!topGigs.pageInfo.hasNextPage) {
-      return { ...sumInvalid(lists), gigs: lists.length, complete: true };
-    }
+  let complete = false;
+  for (let page = 0; page < INVALID_MAX_PAGES && !complete; page += 1) {
+    const { topGigs } = await ask(key, SELLER_PARTS, { seller, range, tz: tz(), after });
+    invalid.push(...topGigs.edges.map((e) => e.node.invalidTraffic));
+    devices.push(...topGigs.edges.map((e) => e.node.byDevice));
+    complete = !topGigs.pageInfo.hasNextPage;
     after = topGigs.pageInfo.endCursor;
   }
-  return { ...sumInvalid(lists), gigs: lists.length, complete: false };
+  return { invalid: { ...sumInvalid(invalid), gigs: invalid.length, complete },
+           devices: sumDevices(devices), complete };
 }
 
 // -- the page --------------------------------------------------------------------------------
@@ -224,7 +231,7 @@ function shell() {
         h("button", { type: "button", class: "quiet", onclick: () => signOut() }, "Sign out"))),
     h("main", { id: "main" },
       h("form", { class: "controls", "aria-label": "What to show", onsubmit: (e) => e.preventDefault() },
-        field("Seller", h("select", { id: "seller", onchange: (e) => go({ seller: e.target.value, gig: null }) },
+        field("Seller", h("select", { id: "seller", onchange: (e) => go({ seller: e.target.value, gig: null, baseline: null }) },
           viewer.sellers.map((s) => h("option", { value: s }, s)))),
         field("Range", h("select", { id: "range", onchange: (e) => pickRange(e.target.value) },
           RANGES.map((d) => h("option", { value: String(d) }, `Last ${d} days`)),
@@ -325,8 +332,8 @@ function render() {
     + `${canonicalZone(subject.window.timeZone)}${partial ? "; today is not over" : ""})`;
   const sections = [
     h("nav", { class: "crumbs", "aria-label": "Breadcrumb" },
-      gig ? [h("a", { href: toHash({ ...state, gig: null }), "data-focus": "back",
-                      onclick: (e) => { e.preventDefault(); go({ gig: null }); } },
+      gig ? [h("a", { href: toHash({ ...state, gig: null, baseline: null }), "data-focus": "back",
+                      onclick: (e) => { e.preventDefault(); go({ gig: null, baseline: null }); } },
         `Seller ${state.seller}`), " › "] : null,
       h("h1", {}, title)),
     h("p", { class: "period" }, period),
@@ -339,8 +346,12 @@ function render() {
         + "covers the rolling last 30 × 24 hours instead, which touches 31 days, so its totals "
         + "differ a little; ask it with range and timeZone for these numbers."),
     chartsSection(subject, title),
+    gig ? experimentsSection(gig, { csvName: partCsvName,
+      pickBaseline: (name) => go({ baseline: name }, { keepPage: true }) }) : null,
     surfacesSection(subject, title),
     contextsSection(subject, title),
+    devicesSection(data.devices, { whose: gig ? "this gig" : "this seller's gigs",
+                                   csvName: partCsvName, partial: !data.complete }),
     invalidSection(data.invalid, gig),
     gig ? null : gigsSection(data.topGigs, title),
   ];
@@ -404,9 +415,11 @@ function invalidSection(invalid, gig) {
 
 function cards(subject) {
   const previous = subject.previousPeriod;
+  // A gig's orders, conversion and revenue too (a seller's totals have none).
+  const shown = subject.orders === undefined ? METRICS : [...METRICS, ...ORDER_METRICS];
   return h("section", { "aria-labelledby": "kpi-h" },
     h("h2", { id: "kpi-h", class: "sr-only" }, "Totals"),
-    h("ul", { class: "cards" }, METRICS.map((m) => {
+    h("ul", { class: "cards" }, shown.map((m) => {
       const delta = change(m, subject, previous);
       const tone = delta.better === null ? "flat" : delta.better ? "up" : "down";
       return h("li", { class: "card", "data-metric": m.key, title: m.help },
@@ -416,7 +429,20 @@ function cards(subject) {
           h("span", { class: "sr-only" }, "Change against the previous period: "),
           delta.text, delta.better !== null || /\d/.test(delta.text)
             ? h("span", { class: "vs" }, " vs previous") : null));
-    })));
+    }), subject.revenue ? revenueCard(subject.revenue) : null));
+}
+
+function revenueCard(revenue) {
+  return h("li", { class: "card revenue", "data-metric": "revenue",
+                   title: "Value of the orders that carried one, per currency (never converted)" },
+    h("span", { class: "label" }, "Revenue"),
+    revenue.length ? revenue.map((r) => h("span", { class: "value", "data-currency": r.currency },
+      money(r.amount, r.currency))) : h("span", { class: "value" }, "–"),
+    h("span", { class: "delta flat" }, revenue.length > 1 ? "per currency" : "in this range"));
+}
+
+function partCsvName(part) {
+  return csvName([currentTitle(), part, data.range.from, data.range.to]);
 }
 
 function chartsSection(subject, title) {
@@ -424,7 +450,8 @@ function chartsSection(subject, title) {
     h("div", { class: "section-head" },
       h("h2", { id: "daily-h" }, "Daily"),
       csvButton("daily", () => {
-        const { header, rows } = metricRows(currentSubject().daily, [{ key: "date", label: "date" }]);
+        const { header, rows } = metricRows(currentSubject().daily, [{ key: "date", label: "date" }],
+          ["orders"]);
         return [csvName([currentTitle(), "daily", data.range.from, data.range.to]), toCsv(header, rows)];
       })),
     h("div", { class: "charts" },
@@ -449,10 +476,13 @@ function currentTitle() {
   return data.gigMetrics ? `gig-${data.gigMetrics.gigId}` : `seller-${data.sellerMetrics.sellerId}`;
 }
 
+const ORDERS_COLUMN = { label: "Orders", num: true, cell: (row) => show({}, row.orders) };
+
 function dailyRows(subject) {
   return table("Daily numbers", [
     { label: "Day", cell: (d) => d.date },
     ...metricColumns(),
+    ORDERS_COLUMN,
   ], subject.daily);
 }
 
@@ -472,12 +502,14 @@ function surfacesSection(subject, title) {
     h("div", { class: "section-head" },
       h("h2", { id: "surfaces-h" }, "Where it was shown"),
       csvButton("surfaces", () => {
-        const { header, rows: lines } = metricRows(currentSubject().bySurface, [{ key: "surface", label: "surface" }]);
+        const { header, rows: lines } = metricRows(currentSubject().bySurface,
+          [{ key: "surface", label: "surface" }], ["orders"]);
         return [csvName([currentTitle(), "surfaces", data.range.from, data.range.to]), toCsv(header, lines)];
       })),
     table("Metrics by surface", [
       { label: "Surface", cell: (s) => SURFACES[s.surface] || s.surface },
       ...metricColumns(),
+      ORDERS_COLUMN,
     ], rows, { id: "surfaces-table" }),
     h("p", { class: "help" }, "Clicks here count every click made on the surface; only search and category clicks are in the Clicks total."));
 }
@@ -489,6 +521,7 @@ function contextsSection(subject, title) {
     { label: "Search or category", cell: contextLabel },
     { label: "Surface", cell: (c) => SURFACES[c.surface] || c.surface },
     ...metricColumns().filter((c) => c.label !== "Views"),
+    ORDERS_COLUMN,
   ];
   return h("section", { "aria-labelledby": "contexts-h" },
     h("div", { class: "section-head" },
@@ -496,7 +529,7 @@ function contextsSection(subject, title) {
       csvButton("contexts", () => {
         const items = currentSubject().byContext.map((c) => ({ ...c, context: contextLabel(c), views: undefined }));
         const { header, rows: lines } = metricRows(items, [
-          { key: "context", label: "context" }, { key: "surface", label: "surface" }]);
+          { key: "context", label: "context" }, { key: "surface", label: "surface" }], ["orders"]);
         const keep = header.map((name, i) => (name === "views" ? -1 : i)).filter((i) => i >= 0);
         return [csvName([currentTitle(), "contexts", data.range.from, data.range.to]),
           toCsv(keep.map((i) => header[i]), lines.map((l) => keep.map((i) => l[i])))];
@@ -511,8 +544,8 @@ function gigsSection(top, title) {
   const page = cursors.length;
   const firstRow = (page - 1) * PAGE + 1;
   const columns = [
-    { label: "Gig", cell: (g) => h("a", { href: toHash({ ...state, gig: g.gigId }), "data-focus": `gig-${g.gigId}`,
-      onclick: (e) => { e.preventDefault(); go({ gig: g.gigId }); } }, g.gigId) },
+    { label: "Gig", cell: (g) => h("a", { href: toHash({ ...state, gig: g.gigId, baseline: null }), "data-focus": `gig-${g.gigId}`,
+      onclick: (e) => { e.preventDefault(); go({ gig: g.gigId, baseline: null }); } }, g.gigId) },
     ...metricColumns(true),
     { label: "Trend", cell: (g) => sparkline(g.daily.map((d) => d.servedImpressions),
       `Served per day, ${g.daily.length} days, peak ${Math.max(0, ...g.daily.map((d) => d.servedImpressions))}`) },
@@ -533,11 +566,6 @@ function gigsSection(top, title) {
       h("span", {}, gigs.length ? `Gigs ${firstRow}–${firstRow + gigs.length - 1} of ${top.totalCount}` : ""),
       h("button", { type: "button", "data-focus": "next", disabled: !top.pageInfo.hasNextPage,
                     onclick: () => { cursors.push(top.pageInfo.endCursor); load(); } }, "Next")));
-}
-
-function csvButton(name, build) {
-  return h("button", { type: "button", class: "csv", "data-focus": `csv-${name}`, "data-csv": name,
-    onclick: () => download(...build()) }, "Download CSV");
 }
 
 const SNIPPET = (origin) => `<script src="${origin}/sdk.js" defer></script>

@@ -139,14 +139,88 @@ export function toCsv(header, rows) {
   return [header, ...rows].map((row) => row.map(csvField).join(",")).join("\r\n") + "\r\n";
 }
 
-/** Header and rows of metrics objects: `first` columns then every metric, raw values. */
-export function metricRows(items, first) {
-  const header = [...first.map((c) => c.label), ...METRICS.map((m) => m.key)];
+/** Header and rows of metrics objects: `first` columns, every metric, then `extra` keys
+ *  (like "orders"), raw values. */
+export function metricRows(items, first, extra = []) {
+  const keys = [...METRICS.map((m) => m.key), ...extra];
+  const header = [...first.map((c) => c.label), ...keys];
   const rows = items.map((item) => [
     ...first.map((c) => item[c.key]),
-    ...METRICS.map((m) => (item[m.key] === undefined ? null : item[m.key])),
+    ...keys.map((key) => (item[key] === undefined ? null : item[key])),
   ]);
   return { header, rows };
+}
+
+// What a gig's orders add to its cards (GigMetrics and its previousPeriod have them; a
+// seller's totals do not): orders per 100 visits, visits being clicks and views.
+export const ORDER_METRICS = [
+  { key: "orders", label: "Orders",
+    help: "Orders of the gig, reported by its confirmation page or your backend, each counted once" },
+  { key: "conversionRate", label: "Conversion", rate: true,
+    help: "Orders per 100 visits (clicks + views) of the gig page" },
+];
+
+/** An amount of money in its currency: "$1,234.50", "€80.00", "XZZ 12.00" (a code without a symbol). */
+export function money(amount, currency) {
+  try {
+    return new Intl.NumberFormat("en-US", { style: "currency", currency }).format(amount);
+  } catch {
+    return `${amount.toLocaleString("en-US", { minimumFractionDigits: 2 })} ${currency}`;
+  }
+}
+
+// Listing experiments. `significant` comes from the API's always-valid sequential test; the
+// words only read it, plus the minimum the server needs before any verdict (per arm).
+export const MIN_SERVED = 100;
+// A change smaller than this (in %) that is not significant reads as no difference.
+export const SAME_WITHIN = 20;
+
+/** The verdict of `row` (a VariantMetrics) against `baseline`, in plain words, and its tone. */
+export function verdict(row, baseline) {
+  if (row.isBaseline) return { text: "baseline", tone: null };
+  if (row.significant && row.ctrChange > 0) {
+    return { text: `${row.variant} gets more clicks — this is not chance`, tone: "up" };
+  }
+  if (row.significant && row.ctrChange < 0) {
+    return { text: `${row.variant} gets fewer clicks — this is not chance`, tone: "down" };
+  }
+  const thin = (arm) => !arm || arm.servedImpressions < MIN_SERVED || arm.clicks === 0;
+  if (thin(row) || thin(baseline)) return { text: "too early to tell", tone: null };
+  // Not significant is not "the same": a large change that chance could still explain is
+  // too early to call, as the server's own wording has it (within ±20 % it is no difference).
+  if (row.ctrChange == null || Math.abs(row.ctrChange) > SAME_WITHIN) {
+    return { text: "too early to tell", tone: null };
+  }
+  return { text: "no difference so far", tone: null };
+}
+
+/** A variant's CTR change against the baseline, in percent ("+42.0 %"), or a dash. */
+export function ctrChangeText(ctrChange) {
+  if (ctrChange === null || ctrChange === undefined) return "–";
+  return `${signed(ctrChange, 1)}${Number(ctrChange.toFixed(1)) === 0 ? "" : " %"}`;
+}
+
+export const DEVICES = { DESKTOP: "Desktop", MOBILE: "Mobile", TABLET: "Tablet", OTHER: "Other" };
+const DEVICE_COUNTS = ["servedImpressions", "viewableImpressions", "clicks"];
+
+const percentOf = (part, whole) => (whole > 0 ? (100 * part) / whole : null);
+
+/** Device rows of several gigs (`byDevice` lists) summed per device, rates from the sums,
+ *  most served first: a seller's devices are its gigs'. */
+export function sumDevices(lists) {
+  const sums = new Map();
+  for (const row of lists.flat()) {
+    const sum = sums.get(row.device) || { device: row.device, servedImpressions: 0,
+                                          viewableImpressions: 0, clicks: 0 };
+    for (const key of DEVICE_COUNTS) sum[key] += row[key];
+    sums.set(row.device, sum);
+  }
+  return [...sums.values()]
+    .map((s) => ({ ...s, ctr: percentOf(s.clicks, s.servedImpressions),
+                   viewableCtr: percentOf(s.clicks, s.viewableImpressions),
+                   viewabilityRate: percentOf(s.viewableImpressions, s.servedImpressions) }))
+    .sort((a, b) => b.servedImpressions - a.servedImpressions
+      || Object.keys(DEVICES).indexOf(a.device) - Object.keys(DEVICES).indexOf(b.device));
 }
 
 /** A file name for a CSV download. */
@@ -154,11 +228,13 @@ export function csvName(parts) {
   return parts.filter(Boolean).join("-").replace(/[^A-Za-z0-9._-]+/g, "_") + ".csv";
 }
 
+const HASH_KEYS = ["seller", "gig", "range", "from", "to", "tz", "sort", "baseline"];
+
 /** Dashboard state from the URL hash (#seller=alice&range=7&tz=...). */
 export function parseHash(hash) {
   const params = new URLSearchParams(hash.replace(/^#/, ""));
   const state = {};
-  for (const name of ["seller", "gig", "range", "from", "to", "tz", "sort"]) {
+  for (const name of HASH_KEYS) {
     const value = params.get(name);
     if (value) state[name] = value;
   }
@@ -168,7 +244,7 @@ export function parseHash(hash) {
 /** The URL hash of a state (only what is set). */
 export function toHash(state) {
   const params = new URLSearchParams();
-  for (const name of ["seller", "gig", "range", "from", "to", "tz", "sort"]) {
+  for (const name of HASH_KEYS) {
     if (state[name]) params.set(name, state[name]);
   }
   return `#${params}`;

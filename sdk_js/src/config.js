@@ -1,12 +1,12 @@
-// Embed settings, read once from the <script> tag, and the one place that says whether
+// Embed settings (from the <script> tag or init()), and the one place that says whether
 // beacons may leave the page at all.
 
 export let endpoint, respectGpc;
 
-export function configure() {
-  const script = document.currentScript;
-  // data-endpoint may be a host ("https://metrics.example") or a full collector URL; without
-  // it, the script's own origin. A bare origin gets the collector's path.
+// From a <script> tag, or what init() was given in the shape of one. data-endpoint may be a
+// host ("https://metrics.example") or a full collector URL; without it, the script's own
+// origin. A bare origin gets the collector's path.
+export function configure(script) {
   endpoint = new URL(script.getAttribute("data-endpoint") || "/", script.src);
   if (endpoint.pathname == "/") endpoint.pathname = "/collect";
   respectGpc = script.hasAttribute("data-respect-gpc");

@@ -10,5 +10,8 @@ export const LARGE_AREA = 242500;
 export const NOTE_MS = 30 * 60 * 1000;
 export const MAX_NOTES = 50;
 
+// The last clicks, for orders: kept 7 days (the server's oldest accepted event), the newest 50.
+export const CLICK_MEMORY_MS = 7 * 24 * 60 * 60 * 1000;
+
 // Queued events wait at most this long for company.
 export const WAIT_MS = 5000;

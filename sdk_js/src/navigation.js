@@ -1,33 +1,36 @@
-// Clicks on tiles, and whether a gig page load was one of them.
+// Clicks on tiles, whether a gig page load was one of them, and which click an order follows.
 //
-// A click on a click surface leaves a note (gig, time) in localStorage; the gig page sends a
-// `view` only when it finds no matching note, and consumes the note it finds. Every load not
-// explained by a note is a view: direct arrivals, other surfaces, reloads, bfcache restores.
+// Every click leaves a note in localStorage (gigmetrics_notes): [gig, time, impression, 1 when
+// it was on a click surface], kept 7 days, the newest 50.
+// - Click vs view: a gig page sends a `view` only when no note of a click-surface click on its
+//   gig younger than 30 minutes is left, and uses up (sets to 0) the one it finds. Every load
+//   not explained by a note is a view: direct arrivals, other surfaces, reloads, bfcache
+//   restores.
+// - Orders: an order names the impression of its gig's last click within 7 days; a page load
+//   does not use that up.
 
 import { flush, push } from "./queue.js";
 import { records } from "./render.js";
-import { MAX_NOTES, NOTE_MS } from "./limits.js";
+import { CLICK_MEMORY_MS, MAX_NOTES, NOTE_MS } from "./limits.js";
 
 // The surfaces whose clicks are `clicks` (the server's default). A regular expression, not a
 // list: it repeats the text of the surface check in tiles.js, which gzip finds.
 export const CLICK_SURFACES = /^(search|category)$/;
 
-// Pure: note a click on `gig` at `now` (add), or look for one and use it up. Returns [whether
-// a note was used up, the notes to keep]: younger than 30 minutes, the newest 50.
-export function update(notes, gig, now, add) {
-  notes = notes.filter((n) => now - n[1] < NOTE_MS);
-  const i = add ? -1 : notes.findIndex((n) => n[0] == gig);
-  add ? notes.push([gig, now]) : i < 0 || notes.splice(i, 1);
-  return [i >= 0, notes.slice(-MAX_NOTES)];
-}
-
-// The same against localStorage. When storage is full or disabled, nothing is noted and a
-// load counts as a view.
-export function notes(gig, add) {
+// The notes younger than 7 days, with [gig, now, ...add] added when `add` is given, the newest
+// 50; returns gig's last note, or with `view` its last unused click-surface note younger than
+// 30 minutes, which is then used up. Reading, updating and writing storage are one function
+// (`now` and `localStorage` are all it depends on: the tests give it a plain object): the
+// snippet's byte budget paid for no split. When storage is full or disabled nothing is noted
+// or found, so a load counts as a view and an order names no impression.
+export function notes(gig, add, view, now = Date.now()) {
   try {
-    const stored = JSON.parse(localStorage.gigmetrics_notes || "[]");
-    const [found, keep] = update(stored, gig, Date.now(), add);
-    localStorage.gigmetrics_notes = JSON.stringify(keep);
+    let kept = JSON.parse(localStorage.gigmetrics_notes || "[]").filter((n) => now - n[1] < CLICK_MEMORY_MS);
+    add && kept.push([gig, now, ...add]);
+    kept = kept.slice(-MAX_NOTES);
+    const found = kept.filter((n) => n[0] == gig && (!view || (n[3] && now - n[1] < NOTE_MS))).pop();
+    view && found && (found[3] = 0);
+    localStorage.gigmetrics_notes = JSON.stringify(kept);
     return found;
   } catch (e) {
     // nothing noted, nothing found
@@ -42,11 +45,13 @@ export function clicks() {
   const handle = (e) => {
     const tile = e.button < 2 && records.get(e.target.closest?.("[data-gm-gig]"));
     if (tile) {
-      if (CLICK_SURFACES.test(tile.surface)) notes(tile.gig, 1);
+      notes(tile.gig, [tile.imp, CLICK_SURFACES.test(tile.surface)]);
       push("click", { ...tile });
       flush();
     }
   };
-  addEventListener("click", handle, true);
-  addEventListener("auxclick", handle, true);
+  // 1 is `true` (capture) to the browser, and 2 bytes shorter once minified (`!0`), as are
+  // the other options given as 1.
+  addEventListener("click", handle, 1);
+  addEventListener("auxclick", handle, 1);
 }

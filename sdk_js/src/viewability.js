@@ -12,12 +12,12 @@ import { records } from "./render.js";
 import { DWELL_MS, LARGE_AREA } from "./limits.js";
 
 // The share of the tile that must be on screen.
-export const needed = (width, height) => (width * height >= LARGE_AREA ? 0.3 : 0.5);
+
 
 // Whether an intersection ratio counts as "in view" for a tile of this size; the small slack
 // absorbs the observer's rounding at exactly the threshold. (A zero-area tile on screen
 // reports a ratio of 1: the area check when the second is up catches it.)
-export const inView = (ratio, width, height) => ratio >= needed(width, height) - 1e-4;
+export const inView = (ratio, { width, height }) => ratio >= (width * height >= LARGE_AREA ? 0.3 : 0.5) - 1e-4;
 
 export const visible = () => !document.hidden;
 
@@ -32,7 +32,7 @@ const arm = (el) =>
     visible() &&
       setTimeout(() => {
         const box = el.getBoundingClientRect();
-        const shown = el.checkVisibility?.({ opacityProperty: true, visibilityProperty: true });
+        const shown = el.checkVisibility?.({ opacityProperty: 1, visibilityProperty: 1 });
         if (shown !== false && box.width * box.height > 0) {
           timers.delete(el);
           observer.unobserve(el);
@@ -43,7 +43,7 @@ const arm = (el) =>
 
 const changed = (entries) => {
   for (const { target, intersectionRatio, boundingClientRect: box } of entries) {
-    if (inView(intersectionRatio, box.width, box.height)) {
+    if (inView(intersectionRatio, box)) {
       if (!timers.has(target)) arm(target);
     } else {
       clearTimeout(timers.get(target)); // it left view: the second starts over
@@ -59,7 +59,9 @@ export const restart = () => {
   timers.forEach(clearTimeout);
   timers.clear();
   observer?.disconnect();
-  observer = new IntersectionObserver(changed, { threshold: [0, 0.3, 0.5, 1] });
+  // Crossing 30 % or 50 % is all that can change whether a tile is in view (the observer also
+  // reports every tile once when it starts observing it).
+  observer = new IntersectionObserver(changed, { threshold: [0.3, 0.5] });
 };
 
 // On visibilitychange: a hidden tab stops and resets every timer, a visible one starts them

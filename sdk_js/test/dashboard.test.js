@@ -3,8 +3,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import {
-  addDays, canonicalZone, change, csvField, dayCount, localDate, METRICS, parseHash, rangeOf,
-  rangeProblem, RENAMED_ZONES, show, sparkPoints, toCsv, toHash,
+  addDays, canonicalZone, change, csvField, ctrChangeText, dayCount, localDate, METRICS,
+  metricRows, money, ORDER_METRICS, parseHash, rangeOf, rangeProblem, RENAMED_ZONES, show,
+  sparkPoints, sumDevices, toCsv, toHash, verdict,
 } from "../dashboard/logic.js";
 import { alignedScale, dayTicks, LABEL_PX, niceStep, zeroScale } from "../dashboard/scales.js";
 import { reasonInfo, REASONS, sumInvalid } from "../dashboard/invalid.js";
@@ -58,7 +59,8 @@ test("CSV quotes what needs it and defuses formulas", () => {
 });
 
 test("the URL hash round-trips the view", () => {
-  const state = { seller: "alice", gig: "g-1", range: "custom", from: "2026-01-01", to: "2026-01-02", tz: "Asia/Kolkata" };
+  const state = { seller: "alice", gig: "g-1", range: "custom", from: "2026-01-01", to: "2026-01-02",
+                  tz: "Asia/Kolkata", baseline: "A" };
   assert.deepEqual(parseHash(toHash(state)), state);
 });
 
@@ -147,4 +149,74 @@ test("every reason the API documents is explained, with what to do", () => {
     assert.ok(REASONS[code].means.length > 20 && REASONS[code].todo.length > 20, code);
   }
   assert.equal(reasonInfo("something_new").label, "something_new");
+});
+
+const arm = (variant, servedImpressions, clicks, more = {}) => ({
+  variant, servedImpressions, clicks, isBaseline: false, ctrChange: null, significant: false,
+  ...more,
+});
+
+test("an experiment's verdict in words reads the API's significance and its direction", () => {
+  const a = arm("A", 5000, 100, { isBaseline: true });
+  assert.deepEqual(verdict(a, a), { text: "baseline", tone: null });
+  assert.deepEqual(verdict(arm("B", 5000, 300, { significant: true, ctrChange: 200 }), a),
+                   { text: "B gets more clicks — this is not chance", tone: "up" });
+  assert.deepEqual(verdict(arm("B", 5000, 40, { significant: true, ctrChange: -60 }), a),
+                   { text: "B gets fewer clicks — this is not chance", tone: "down" });
+  assert.equal(verdict(arm("B", 5000, 104, { ctrChange: 4 }), a).text, "no difference so far");
+  // Not significant, but a change too large to call "no difference": too early.
+  assert.equal(verdict(arm("B", 300, 12, { ctrChange: 273 }), a).text, "too early to tell");
+  assert.equal(verdict(arm("B", 5000, 110, { ctrChange: -21 }), a).text, "too early to tell");
+});
+
+test("too early to tell: either arm under 100 served or without a click", () => {
+  const a = arm("A", 5000, 100, { isBaseline: true });
+  assert.equal(verdict(arm("B", 99, 5, { ctrChange: 150 }), a).text, "too early to tell");
+  assert.equal(verdict(arm("B", 100, 0, { ctrChange: -100 }), a).text, "too early to tell");
+  const thinBase = arm("A", 80, 3, { isBaseline: true });
+  assert.equal(verdict(arm("B", 5000, 100), thinBase).text, "too early to tell");
+  const noClicks = arm("A", 500, 0, { isBaseline: true });
+  assert.equal(verdict(arm("B", 500, 9), noClicks).text, "too early to tell");
+  assert.equal(verdict(arm("B", 500, 9), null).text, "too early to tell");
+  assert.equal(verdict(arm("B", 100, 1, { ctrChange: 0 }), arm("A", 100, 1, { isBaseline: true })).text,
+               "no difference so far");
+});
+
+test("CTR changes are signed percents; none is a dash", () => {
+  assert.equal(ctrChangeText(42.04), "+42 %");
+  assert.equal(ctrChangeText(-12.35), "−12.3 %");
+  assert.equal(ctrChangeText(0.01), "±0");
+  assert.equal(ctrChangeText(null), "–");
+});
+
+test("a seller's devices are its gigs' summed, with rates from the sums", () => {
+  const row = (device, served, viewable, clicks) => ({
+    device, servedImpressions: served, viewableImpressions: viewable, clicks,
+    ctr: 999, viewableCtr: 999, viewabilityRate: 999 });
+  const summed = sumDevices([
+    [row("DESKTOP", 100, 60, 3), row("MOBILE", 50, 20, 1)],
+    [row("MOBILE", 150, 100, 9), row("TABLET", 0, 0, 0)],
+    [],
+  ]);
+  assert.deepEqual(summed.map((d) => d.device), ["MOBILE", "DESKTOP", "TABLET"]);
+  assert.deepEqual(summed[0], { device: "MOBILE", servedImpressions: 200, viewableImpressions: 120,
+                                clicks: 10, ctr: 5, viewableCtr: 100 / 12, viewabilityRate: 60 });
+  assert.deepEqual([summed[2].ctr, summed[2].viewableCtr, summed[2].viewabilityRate],
+                   [null, null, null]);
+  assert.deepEqual(sumDevices([]), []);
+});
+
+test("orders: cards, money per currency and CSV columns", () => {
+  const conversion = ORDER_METRICS.find((m) => m.key === "conversionRate");
+  assert.equal(show(conversion, 3.125), "3.13 %");
+  assert.deepEqual(change(conversion, { conversionRate: 4 }, { conversionRate: 3 }),
+                   { text: "+1 pp", better: true });
+  assert.equal(money(1234.5, "USD"), "$1,234.50");
+  assert.equal(money(80, "EUR"), "€80.00");
+  assert.match(money(12, "XZZ"), /^XZZ\s12\.00$/);
+  const { header, rows } = metricRows([{ date: "2026-03-01", clicks: 2, orders: 1 }],
+                                      [{ key: "date", label: "date" }], ["orders"]);
+  assert.equal(header.at(-1), "orders");
+  assert.equal(rows[0].at(-1), 1);
+  assert.equal(rows[0][header.indexOf("views")], null);
 });

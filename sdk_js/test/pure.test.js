@@ -3,10 +3,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { split, uid } from "../src/queue.js";
-import { update, CLICK_SURFACES } from "../src/navigation.js";
-import { NOTE_MS, MAX_NOTES, LARGE_AREA } from "../src/limits.js";
-import { position } from "../src/tiles.js";
-import { needed, inView } from "../src/viewability.js";
+import { notes, CLICK_SURFACES } from "../src/navigation.js";
+import { CLICK_MEMORY_MS, NOTE_MS, MAX_NOTES, LARGE_AREA } from "../src/limits.js";
+import { VARIANT, position, price } from "../src/tiles.js";
+import { inView } from "../src/viewability.js";
 
 const bytes = (batch) =>
   new Blob([JSON.stringify({ sent_at: Date.now(), automated: false, events: batch })]).size;
@@ -68,43 +68,86 @@ test("no events, no payload", () => {
   assert.deepEqual(split([]), []);
 });
 
-const look = (notes, gig, now) => update(notes, gig, now);
-const add = (notes, gig, now) => update(notes, gig, now, 1)[1];
+// notes() reads and writes localStorage.gigmetrics_notes: here a plain object stands in for it.
+globalThis.localStorage = {};
+const stored = (list) => {
+  if (list) localStorage.gigmetrics_notes = JSON.stringify(list);
+  return JSON.parse(localStorage.gigmetrics_notes || "[]");
+};
+// A click (on a click surface unless `surface` says otherwise), a gig page load (does a note
+// explain it?), an order (which impression?).
+const click = (gig, imp, now, surface = 1) => notes(gig, [imp, surface], 0, now);
+const load = (gig, now) => !!notes(gig, 0, 1, now);
+const order = (gig, now) => notes(gig, 0, 0, now)?.[2];
 
-test("notes older than 30 minutes are dropped", () => {
-  const now = 10 * NOTE_MS;
-  const notes = [["g-1", now - NOTE_MS - 1], ["g-2", now - NOTE_MS + 1]];
-  assert.deepEqual(add(notes, "g-3", now), [["g-2", now - NOTE_MS + 1], ["g-3", now]]);
-  assert.deepEqual(look(notes, "g-1", now), [false, [["g-2", now - NOTE_MS + 1]]]);
+test("a click on a click surface explains one load of its gig page within 30 minutes", () => {
+  stored([]);
+  click("g-1", "i-1", 1000);
+  assert.equal(load("g-2", 2000), false);
+  assert.equal(load("g-1", 1000 + NOTE_MS - 1), true);
+  assert.equal(load("g-1", 1000 + NOTE_MS - 1), false); // used up: a reload is a view
 });
 
-test("at most 50 notes are kept, the newest", () => {
-  let notes = [];
-  for (let i = 0; i < 60; i++) notes = add(notes, `g-${i}`, 1000 + i);
-  assert.equal(notes.length, MAX_NOTES);
-  assert.deepEqual(notes[0], ["g-10", 1010]);
-  assert.deepEqual(notes.at(-1), ["g-59", 1059]);
-  assert.deepEqual(look(notes, "g-5", 2000)[0], false);
+test("a note older than 30 minutes explains nothing", () => {
+  stored([]);
+  click("g-1", "i-1", 0);
+  assert.equal(load("g-1", NOTE_MS), false);
 });
 
-test("a matching note is found once and used up", () => {
-  const now = 5000;
-  const notes = [["g-1", 1000], ["g-2", 2000], ["g-1", 3000]];
-  const [found, rest] = look(notes, "g-1", now);
-  assert.equal(found, true);
-  assert.deepEqual(rest, [["g-2", 2000], ["g-1", 3000]]);
-  const [again, last] = look(rest, "g-1", now);
-  assert.equal(again, true);
-  assert.deepEqual(look(last, "g-1", now), [false, [["g-2", 2000]]]);
+test("two clicks on one gig explain two loads", () => {
+  stored([]);
+  click("g-1", "i-1", 1000);
+  click("g-1", "i-2", 2000);
+  assert.deepEqual([load("g-1", 3000), load("g-1", 3000), load("g-1", 3000)], [true, true, false]);
 });
 
-test("adding a note never reports one found", () => {
-  assert.deepEqual(update([["g-1", 1]], "g-1", 2, 1), [false, [["g-1", 1], ["g-1", 2]]]);
+test("a click on another surface is remembered but explains no load", () => {
+  stored([]);
+  click("g-1", "i-1", 1000, 0);
+  assert.equal(load("g-1", 2000), false);
+  assert.equal(order("g-1", 2000), "i-1");
 });
 
-test("an expired note does not explain a load", () => {
-  assert.deepEqual(look([["g-1", 0]], "g-1", NOTE_MS), [false, []]);
-  assert.deepEqual(look([["g-1", 1]], "g-1", NOTE_MS), [true, []]);
+test("an order names its gig's last click within 7 days, used up or not", () => {
+  stored([]);
+  click("g-1", "i-1", 1000);
+  click("g-2", "i-2", 2000);
+  click("g-1", "i-3", 3000, 0);
+  assert.equal(load("g-1", 4000), true); // the note of i-1
+  assert.equal(order("g-1", 5000), "i-3");
+  assert.equal(order("g-1", 3000 + CLICK_MEMORY_MS - 1), "i-3");
+  assert.equal(order("g-2", 2000 + CLICK_MEMORY_MS), undefined);
+  assert.equal(order("g-3", 5000), undefined);
+});
+
+test("clicks are kept 7 days, the newest 50", () => {
+  stored([["g-old", 0, "i-old", 1]]);
+  for (let i = 0; i < 60; i++) click(`g-${i}`, `i-${i}`, CLICK_MEMORY_MS + i);
+  const kept = stored();
+  assert.equal(kept.length, MAX_NOTES);
+  assert.deepEqual(kept[0], ["g-10", CLICK_MEMORY_MS + 10, "i-10", 1]);
+  assert.equal(order("g-5", CLICK_MEMORY_MS + 100), undefined);
+  assert.equal(order("g-10", CLICK_MEMORY_MS + 100), "i-10");
+});
+
+test("notes of the previous layout ([gig, time]) explain no load and name no impression", () => {
+  stored([["g-1", 1000]]);
+  assert.equal(load("g-1", 2000), false);
+  assert.equal(order("g-1", 2000), undefined);
+});
+
+test("unreadable or unavailable storage: nothing is noted or found, nothing throws", () => {
+  localStorage.gigmetrics_notes = "{not json";
+  assert.equal(load("g-1", 1000), false);
+  assert.equal(order("g-1", 1000), undefined);
+  const storage = globalThis.localStorage;
+  delete globalThis.localStorage;
+  try {
+    assert.equal(click("g-1", "i-1", 1000), undefined);
+    assert.equal(load("g-1", 1000), false);
+  } finally {
+    globalThis.localStorage = storage;
+  }
 });
 
 test("only search and category leave notes", () => {
@@ -129,24 +172,47 @@ test("a given position wins, and still takes a place in the order", () => {
   for (const bad of ["0", "-3", "abc", ""]) assert.equal(position(counts, null, bad), counts.get(null));
 });
 
+const box = (width, height) => ({ width, height });
+
 test("normal tiles need half their area on screen, large ones 30 %", () => {
-  assert.equal(needed(300, 300), 0.5);
-  assert.equal(needed(485, 500), 0.3);
-  assert.equal(needed(LARGE_AREA, 1), 0.3);
-  assert.equal(needed(LARGE_AREA - 1, 1), 0.5);
+  assert.equal(inView(0.5, box(300, 300)), true);
+  assert.equal(inView(0.45, box(300, 300)), false);
+  assert.equal(inView(0.3, box(485, 500)), true);
+  assert.equal(inView(0.3, box(LARGE_AREA, 1)), true);
+  assert.equal(inView(0.3, box(LARGE_AREA - 1, 1)), false);
 });
 
 test("in view: the threshold, with a hair of rounding slack", () => {
-  assert.equal(inView(0.5, 300, 300), true);
-  assert.equal(inView(0.49995, 300, 300), true);
-  assert.equal(inView(0.499, 300, 300), false);
-  assert.equal(inView(0.4, 300, 300), false);
-  assert.equal(inView(0.35, 600, 600), true);
-  assert.equal(inView(0.25, 600, 600), false);
-  assert.equal(inView(0, 300, 300), false);
+  assert.equal(inView(0.5, box(300, 300)), true);
+  assert.equal(inView(0.49995, box(300, 300)), true);
+  assert.equal(inView(0.499, box(300, 300)), false);
+  assert.equal(inView(0.4, box(300, 300)), false);
+  assert.equal(inView(0.35, box(600, 600)), true);
+  assert.equal(inView(0.25, box(600, 600)), false);
+  assert.equal(inView(0, box(300, 300)), false);
 });
 
 test("a tile taller than twice the viewport can never be in view", () => {
   const viewport = 720, width = 100, height = 2 * viewport + 2;
-  assert.equal(inView(viewport / height, width, height), false);
+  assert.equal(inView(viewport / height, box(width, height)), false);
+});
+
+test("a variant is 1 to 32 of the wire alphabet, or left out", () => {
+  for (const ok of ["A", "b", "thumb-2", "price_9.99", "v:1", "x".repeat(32)])
+    assert.equal(ok.match(VARIANT)?.[0], ok, ok);
+  for (const bad of ["", "x".repeat(33), "a b", "thumb/2", "é", "a\n", "<b>"])
+    assert.equal(bad.match(VARIANT)?.[0], undefined, JSON.stringify(bad));
+});
+
+test("an order's value and currency come together or not at all", () => {
+  assert.deepEqual(price("49.99", "USD"), { value: 49.99, currency: "USD" });
+  assert.deepEqual(price("120", "EUR"), { value: 120, currency: "EUR" });
+  assert.deepEqual(price("1e3", "JPY"), { value: 1000, currency: "JPY" });
+  // Either one missing or invalid: both are left out. A zero value adds nothing to revenue
+  // and is left out too, like an empty one.
+  for (const [value, currency] of [
+    ["49.99", undefined], [undefined, "USD"], ["49.99", "usd"], ["49.99", "US"],
+    ["49.99", "USDX"], ["-5", "USD"], ["abc", "USD"], ["", "USD"], ["0", "USD"],
+  ])
+    assert.deepEqual({ ...price(value, currency) }, {}, `${value} ${currency}`);
 });

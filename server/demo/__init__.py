@@ -1,7 +1,9 @@
 """Demo pages: a small fake marketplace carrying the snippet, to try it and to test it.
 
 A fixed catalogue of 120 gigs (12 sellers x 10) across 6 categories, so a search has 96
-results: 48 rendered by the server and 48 more behind "Load more".
+results: 48 rendered by the server and 48 more behind "Load more". A few gigs run a listing
+experiment (`EXPERIMENTS`: each render of their tile shows thumbnail A or B), and a gig page's
+"Order" button leads to an order confirmation page that reports the order.
 """
 
 from __future__ import annotations
@@ -9,6 +11,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import random
+import re
+import secrets
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -16,7 +21,7 @@ from string import Template
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
 
 from ..edge.signing import sign_listing, sign_page
@@ -37,6 +42,10 @@ STYLES = ["minimalist", "modern", "playful", "premium", "vintage", "bold", "clea
 SELLERS = ["alice", "bob", "carol", "dave", "erin", "frank",
            "grace", "heidi", "ivan", "judy", "mallory", "oscar"]
 SEARCHES = ["logo design", "website", "video editing", "voice over"]
+# Gigs whose tiles run an A/B test of two thumbnails: A is the plain one, B a bolder one.
+EXPERIMENTS = {"g-101": ("A", "B"), "g-102": ("A", "B")}
+# An order id from the confirmation page's address: the event-id rule.
+ORDER_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 @dataclass(frozen=True)
@@ -92,11 +101,27 @@ def _tiles(gigs: list[Gig], sigs: list[str] | None = None) -> str:
     return "\n".join(
         tile.substitute(
             gig=g.gig_id, seller=g.seller, title=html.escape(g.title), price=g.price,
-            color=f"hsl({g.hue} 55% 45%)", category_name=g.category_name,
-            sig=f' data-gm-sig="{sigs[i]}"' if sigs else "",
+            category_name=g.category_name, sig=f' data-gm-sig="{sigs[i]}"' if sigs else "",
+            **_thumbnail(g),
         ).strip()
         for i, g in enumerate(gigs)
     )
+
+
+def _thumbnail(gig: Gig) -> dict[str, str]:
+    """The tile's thumbnail, and for an experiment's gig the variant this render shows
+    (picked per render, as a marketplace's A/B test would)."""
+    plain = f"background:hsl({gig.hue} 55% 45%)"
+    variants = EXPERIMENTS.get(gig.gig_id)
+    if variants is None:
+        return {"variant": "", "thumb": plain, "badge": ""}
+    shown = random.choice(variants)
+    if shown == variants[0]:
+        return {"variant": f' data-gm-variant="{shown}"', "thumb": plain, "badge": ""}
+    bold = (f"background:linear-gradient(135deg,hsl({gig.hue} 70% 38%),"
+            f"hsl({(gig.hue + 40) % 360} 75% 55%))")
+    return {"variant": f' data-gm-variant="{shown}"', "thumb": bold,
+            "badge": '<span class="badge">Top rated</span>'}
 
 
 def _signed(settings: Settings, surface: str, context: str, gigs: list[Gig]) -> list[str] | None:
@@ -223,10 +248,30 @@ def demo_routes(settings: Settings) -> list[Route]:
         )
         return _page(gig.title, content)
 
+    async def order_page(request: Request) -> HTMLResponse | RedirectResponse:
+        gig = catalogue().get(request.path_params["gig"])
+        if gig is None:
+            raise HTTPException(404, "no such demo gig; ids run from g-101 to g-220")
+        order_id = request.query_params.get("id")
+        if order_id is None:
+            # The order gets its id once; the confirmation's address keeps it, so a reload
+            # reports the same order again, which counts once.
+            fresh = f"ORD-{secrets.token_hex(6).upper()}"
+            return RedirectResponse(f"/demo/order/{gig.gig_id}?id={fresh}", status_code=303)
+        if not ORDER_ID.fullmatch(order_id):
+            raise HTTPException(404, "no such demo order; an order id is 8 to 64 characters "
+                                     "of A-Z a-z 0-9 _ -")
+        content = _template("order.html").substitute(
+            order=order_id, gig=gig.gig_id, seller=gig.seller, title=html.escape(gig.title),
+            price=gig.price,
+        )
+        return _page(f"Order {order_id}", content)
+
     return [
         Route("/", index),
         Route("/demo/search", search_page),
         Route("/demo/category/{slug}", category_page),
         Route("/demo/seller/{seller}", seller_page),
         Route("/demo/gig/{gig}", gig_page),
+        Route("/demo/order/{gig}", order_page),
     ]

@@ -216,9 +216,12 @@ class SiteServer:
                 pass
 
             def do_GET(self) -> None:
-                html = site.pages.get(self.path.split("?")[0])
+                path = self.path.split("?")[0]
+                html = site.pages.get(path)
                 self.send_response(200 if html else 404)
-                self.send_header("content-type", "text/html; charset=utf-8")
+                script = path.endswith((".js", ".mjs"))  # a module needs a JavaScript type
+                self.send_header("content-type", "text/javascript" if script
+                                 else "text/html; charset=utf-8")
                 self.end_headers()
                 self.wfile.write((html or "no such test page").encode())
 
@@ -405,6 +408,13 @@ class Site:
 {style}</style>
 <script src="{self.server.url}/sdk.js" {script}></script>{head}</head>
 <body>{body}</body></html>"""
+        return self.url(path)
+
+
+    def add_file(self, path: str, body: str) -> str:
+        """Serve `body` as it is at `path` (a whole page, or a script if the path ends in .js or
+        .mjs); returns its URL."""
+        self.relay.pages[f"/t/{self.token}/{path}"] = body
         return self.url(path)
 
 

@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
-from server.demo import DEMO_ADMIN_KEY
+from server.demo import DEMO_ADMIN_KEY, EXPERIMENTS
 from server.settings import Settings
 
 
@@ -50,6 +50,39 @@ def test_gig_page_marks_its_gig_and_unknown_gigs_are_404(client: TestClient) -> 
     page = client.get("/demo/gig/g-101").text
     assert 'data-gm-page-gig="g-101"' in page and 'src="/sdk.js"' in page
     assert client.get("/demo/gig/no-such-gig").status_code == 404
+
+
+def test_experiment_tiles_show_one_of_their_variants(client: TestClient) -> None:
+    seen = set()
+    for _ in range(24):
+        page = client.get("/").text
+        [tile] = re.findall(r'<a class="tile"[^>]*data-gm-gig="g-101"[^>]*>', page)
+        seen.update(re.findall(r'data-gm-variant="([^"]*)"', tile))
+        assert len(re.findall(r"data-gm-variant=", page)) == 1  # g-102 is not on the homepage
+    assert seen == set(EXPERIMENTS["g-101"])
+    other = re.findall(r'<a class="tile"[^>]*data-gm-gig="g-110"[^>]*>',
+                       client.get("/").text)[0]
+    assert "data-gm-variant" not in other
+
+
+def test_the_order_button_leads_to_a_confirmation_that_reports_the_order(
+    client: TestClient
+) -> None:
+    gig_page = client.get("/demo/gig/g-101").text
+    assert 'href="/demo/order/g-101"' in gig_page
+    placed = client.get("/demo/order/g-101", follow_redirects=False)
+    assert placed.status_code == 303
+    order_id = placed.headers["location"].split("?id=")[1]
+    assert re.fullmatch(r"ORD-[0-9A-F]{12}", order_id)
+    page = client.get(placed.headers["location"]).text
+    assert f'data-gm-order="{order_id}" data-gm-order-gig="g-101"' in page
+    assert 'data-gm-value="15" data-gm-currency="USD"' in page and 'src="/sdk.js"' in page
+    # A reload is the same order; another order is another id.
+    assert client.get(placed.headers["location"]).text == page
+    again = client.get("/demo/order/g-101", follow_redirects=False).headers["location"]
+    assert again != placed.headers["location"]
+    assert client.get("/demo/order/g-101?id=bad").status_code == 404
+    assert client.get("/demo/order/no-such-gig?id=ORD-123456789").status_code == 404
 
 
 def test_index_links_graphiql_and_shows_only_the_local_demo_key(
