@@ -39,7 +39,7 @@ export function experimentsSection(gig, { pickBaseline, csvName }) {
   }
   const others = rows.filter((r) => !r.isBaseline);
   const columns = [
-    { label: "Variant", cell: (r) => [r.variant, r.isBaseline
+    { label: "Variant", cell: (r) => [r.variant, r.isBaseline ? " " : null, r.isBaseline
       ? h("span", { class: "tag" }, "baseline") : null] },
     ...columnsOf(VARIANT_KEYS),
     { label: "CTR vs baseline", num: true,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
@@ -40,7 +41,9 @@ def shown(name: str, value: Any) -> str:
     if value is None:
         return "\N{EN DASH}"
     if name in RATES:
-        return f"{value:.{1 if value >= 10 or value == 0 else 2}f} %"
+        # Exact halves round up, as JavaScript's toFixed does (56.25 -> 56.3; Python: 56.2).
+        places = Decimal(1).scaleb(-(1 if value >= 10 or value == 0 else 2))
+        return f"{Decimal(value).quantize(places, rounding=ROUND_HALF_UP)} %"
     return f"{value:,}"
 
 
@@ -55,6 +58,9 @@ def change_text(value: float | None) -> str:
     return f"{'+' if rounded > 0 else chr(0x2212)}{digits} %"
 
 
+SAME_WITHIN = 20  # %, as dashboard/logic.js
+
+
 def verdict(row: dict[str, Any], baseline: dict[str, Any] | None) -> str:
     """The verdict's words from the API's fields (dashboard/logic.js `verdict`)."""
     if row["isBaseline"]:
@@ -66,6 +72,8 @@ def verdict(row: dict[str, Any], baseline: dict[str, Any] | None) -> str:
     if any(arm is None or arm["servedImpressions"] < MIN_SERVED or arm["clicks"] == 0
            for arm in (row, baseline)):
         return "too early to tell"
+    if row["ctrChange"] is None or abs(row["ctrChange"]) > SAME_WITHIN:
+        return "too early to tell"  # not significant, but too large a change to call none
     return "no difference so far"
 
 
@@ -174,8 +182,8 @@ def test_a_gigs_orders_experiments_and_devices_are_the_apis(
 
     # Devices: the API's rows, phones and desktops half each.
     devices = gig["byDevice"]
-    assert {d["device"]: d["servedImpressions"] for d in devices} == {
-        "MOBILE": 120, "DESKTOP": 120}
+    assert {d["device"]: d["servedImpressions"] for d in devices if d["servedImpressions"]} == {
+        "MOBILE": 120, "DESKTOP": 120}  # every device is listed, zero-filled
     assert cells(page, "devices-table") == [
         [DEVICE_LABELS[d["device"]], *(shown(f, d[f]) for f in DEVICE_FIELDS)] for d in devices]
 
