@@ -93,9 +93,9 @@ class Settings:
     bucket_retention_days: int = 400
     click_surfaces: frozenset[Surface] = field(default=CLICK_SURFACES_DEFAULT)
     max_backdate_days: int = 7
-    # Signed listings (server/signing.py): None is the zero-set-up default, nothing signed.
+    # Signed listings (server/edge/signing.py): None is the zero-set-up default, nothing signed.
     signing_keys: SigningKeys | None = None
-    # Over-rate screens for anonymous beacons (server/traffic.py).
+    # Over-rate screens for anonymous beacons (server/edge/traffic.py).
     rate_limits: TrafficLimits = field(default_factory=TrafficLimits)
     live_max_per_key: int = 20
     live_max_subscriptions: int = 1000

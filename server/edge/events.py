@@ -33,7 +33,7 @@ MAX_POSITION = 1_000_000
 EVENT_ID_PATTERN = r"[A-Za-z0-9_-]{8,64}"
 GIG_ID_PATTERN = r"[A-Za-z0-9_.:-]{1,64}"
 TOKEN_PATTERN = r"[A-Za-z0-9_-]{1,64}"
-# A signature token (server/signing.py) is short; anything longer is not one.
+# A signature token (server/edge/signing.py) is short; anything longer is not one.
 SIG_PATTERN = r"[A-Za-z0-9_.-]{1,160}"
 VARIANT_PATTERN = r"[A-Za-z0-9_.:-]{1,32}"
 # ISO 4217's form; whether a code is assigned is not checked (the list changes, and an

@@ -89,7 +89,7 @@ def click_row_surface(click_event: Event, shown_on: Surface) -> Surface:
     """The surface a first click is filed under when its tile was shown on `shown_on`.
 
     That choice (the click's own surface or the tile's) is the pure core's to make and
-    tests/unit pin it; store tests ask `transitions` rather than hard-code either answer.
+    tests/unit pin it; store tests ask `counting.rules` rather than hard-code either answer.
     """
     state = ImpressionState(bucket_of(click_event.ts), shown_on, viewable=True)
     _, delta = apply_to_impression(state, click_event)

@@ -1,6 +1,6 @@
 """Random event streams, and a reference count written straight from the SPEC's rules.
 
-The reference does not use `transitions` to count: it first settles each impression (the
+The reference does not use `counting.rules` to count: it first settles each impression (the
 first event naming it gives its bucket; the first event naming a surface gives its surface,
 `other` if none does), then files one served, viewable, click and position per impression.
 """

@@ -1,4 +1,4 @@
-"""Signed listings (server/signing.py): what a token covers, rotation, freshness."""
+"""Signed listings (server/edge/signing.py): what a token covers, rotation, freshness."""
 
 from __future__ import annotations
 

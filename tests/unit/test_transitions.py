@@ -1,4 +1,4 @@
-"""SPEC §1 counting rules, one impression and one page view at a time (server/transitions.py)."""
+"""SPEC §1 counting rules, one impression and one page view at a time (server/counting/rules.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What one SQLite group commit writes: dedupe, raw events, transitions, rollups, gigs.
+"""What one SQLite group commit writes: dedupe, raw events, impressions, rollups, gigs.
 
 A fixed handful of statements per group, whatever its size, because this is the hot path:
 each write is one multi-row VALUES statement (per 512 rows), and each read returns its rows

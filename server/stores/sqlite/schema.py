@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS events (
     seller TEXT, invalid TEXT
 ) WITHOUT ROWID;
 """
-# key is transitions.impression_key (imp + gig); bucket doubles as the purge time; surface is
+# key is counting.rules.impression_key (imp + gig); bucket doubles as the purge time; surface is
 # a SURFACE_CODES number, device a DEVICE_CODES one (NULL: not known).
 IMPRESSIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS impressions (
@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS rollups (
     orders INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (gig, bucket, surface)
 ) WITHOUT ROWID;
--- Which searches and categories showed a gig: at most transitions.CONTEXTS_PER_DAY contexts
+-- Which searches and categories showed a gig: at most counting.rules.CONTEXTS_PER_DAY contexts
 -- per gig and UTC day (context_days remembers which), the rest under context ''.
 CREATE TABLE IF NOT EXISTS context_rollups (
     gig TEXT NOT NULL, bucket INTEGER NOT NULL, surface TEXT NOT NULL, context TEXT NOT NULL,
