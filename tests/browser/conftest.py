@@ -34,7 +34,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Reque
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_KEY = "test-admin"
 CHROMIUM = os.environ.get("GIGMETRICS_CHROMIUM", "/usr/bin/chromium")
-# HeadlessChrome is a crawler to the server (server/bots.py): look like a desktop browser.
+# HeadlessChrome is a crawler to the server (server/edge/bots.py): look like a desktop browser.
 # Set with the launch switch, not the context's `user_agent`: Chromium drops beacons that a
 # page sends while it unloads (pagehide) when DevTools overrides the user agent.
 DESKTOP_UA = (
