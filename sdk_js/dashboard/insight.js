@@ -3,7 +3,7 @@
 // `significant` (an always-valid sequential test, safe to look at every day).
 import { csvButton, h, table } from "./dom.js";
 import {
-  ctrChangeText, DEVICES, METRICS, MIN_SERVED, show, toCsv, verdict,
+  ctrChangeText, DEVICES, METRICS, MIN_SERVED, SAME_WITHIN, show, toCsv, verdict,
 } from "./logic.js";
 
 const metric = (key) => METRICS.find((m) => m.key === key);
@@ -66,7 +66,7 @@ export function experimentsSection(gig, { pickBaseline, csvName }) {
       + "“Not chance” comes from a sequential test (mSPRT, always-valid p-values at 5 %) that "
       + "stays honest when you look every day and stop as soon as it looks good. Below "
       + `${MIN_SERVED} served impressions or without a click in either variant it is too early `
-      + "to tell."));
+      + `to tell; so is a change larger than ±${SAME_WITHIN} % that chance could still explain.`));
 }
 
 /** Devices the tiles were shown on; `whose` is "this gig" or "this seller's gigs". */
