@@ -208,6 +208,31 @@ _431 = (
 _431_MESSAGE = b"the request line and headers are over %d bytes" % MAX_HEAD_BYTES
 
 
+class ReadDeadline:
+    """What both deadline protocols share: a timer from the moment a connection is ready for
+    a request until the request is read whole; past `REQUEST_READ_TIMEOUT_S` it is closed."""
+
+    _deadline: asyncio.TimerHandle | None = None
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+
+    def _await_request(self) -> None:
+        self._cancel_deadline()
+        self._deadline = self.loop.call_later(REQUEST_READ_TIMEOUT_S, self._too_slow)
+
+    def _cancel_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            log.info("closed a connection whose request was not read within %.0f s",
+                     REQUEST_READ_TIMEOUT_S)
+            self.transport.close()
+
+
 async def _head_too_large(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.start", "status": 431, "headers": [
         (b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]})
@@ -251,8 +276,7 @@ def deadline_protocol() -> type:
     """uvicorn's httptools protocol with a read deadline per request and a head-size cap."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    class DeadlineHttpToolsProtocol(HttpToolsProtocol):
-        _deadline: asyncio.TimerHandle | None = None
+    class DeadlineHttpToolsProtocol(ReadDeadline, HttpToolsProtocol):
         _head_bytes = 0
         _head_done = True
 
@@ -299,21 +323,6 @@ def deadline_protocol() -> type:
             if not self.pipeline and not self.transport.is_closing():
                 self._await_request()
 
-        def _await_request(self) -> None:
-            self._cancel_deadline()
-            self._deadline = self.loop.call_later(REQUEST_READ_TIMEOUT_S, self._too_slow)
-
-        def _cancel_deadline(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
-
-        def _too_slow(self) -> None:
-            self._deadline = None
-            if not self.transport.is_closing():
-                log.info("closed a connection whose request was not read within %.0f s",
-                         REQUEST_READ_TIMEOUT_S)
-                self.transport.close()
 
     return DeadlineHttpToolsProtocol
 
@@ -323,8 +332,7 @@ def h11_protocol() -> type:
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
-    class DeadlineH11Protocol(H11Protocol):
-        _deadline: asyncio.TimerHandle | None = None
+    class DeadlineH11Protocol(ReadDeadline, H11Protocol):
         _head_bytes = 0
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -352,20 +360,5 @@ def h11_protocol() -> type:
                 self._head_bytes = 0
                 self._await_request()
 
-        def _await_request(self) -> None:
-            self._cancel_deadline()
-            self._deadline = self.loop.call_later(REQUEST_READ_TIMEOUT_S, self._too_slow)
-
-        def _cancel_deadline(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
-
-        def _too_slow(self) -> None:
-            self._deadline = None
-            if not self.transport.is_closing():
-                log.info("closed a connection whose request was not read within %.0f s",
-                         REQUEST_READ_TIMEOUT_S)
-                self.transport.close()
 
     return DeadlineH11Protocol
