@@ -1,4 +1,4 @@
-"""Who owns a gig (server/counting/ownership.py): the rule table, as SPEC §4 and issue 7 state it."""
+"""Who owns a gig (server/counting/ownership.py): the rule table of SPEC §4 and issue 7."""
 
 from __future__ import annotations
 
