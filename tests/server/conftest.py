@@ -62,7 +62,8 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited at start: {log.read_text()}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=0.5).status_code == 200:
+                # /readyz may run a probe write (majority, journaled) on a busy wire server.
+                if httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
