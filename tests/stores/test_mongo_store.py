@@ -496,6 +496,10 @@ async def test_a_beacons_over_rate_counters_go_out_at_once(mongo_database_url: s
 
 
 async def test_servers_of_one_database_take_different_counter_slots(open_stores: Any) -> None:
+    checked = await open_stores("gm-check")  # opened and closed, as `serve` checks a store
+    await checked.close()
     first, second = await open_stores("gm-a"), await open_stores("gm-b")
+    for n, store in enumerate((first, second)):  # numbered at their first batch, in order
+        await store.ingest([served(f"i-{n}")])
     starts = [s._writer.slots.start for s in (first, second)]  # type: ignore[union-attr]
-    assert starts[1] - starts[0] == SLOTS_PER_WRITER  # numbered in the order they opened
+    assert starts[1] - starts[0] == SLOTS_PER_WRITER

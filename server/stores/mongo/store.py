@@ -130,6 +130,9 @@ class MongoStore:
         self._client: Any = None
         self._db: Any = None
         self._writer: mongo_ingest.Writer | None = None
+        # Taken at the first batch, not at open: a start-up check that opens and closes a
+        # store would use up a number, and two servers' runs of slots would meet.
+        self._numbered = False
 
     async def open(self) -> None:
         """Connect and create missing collections and indexes (bounded in time)."""
@@ -149,7 +152,6 @@ class MongoStore:
                 self._client, self._db, zones=self.partition_groups,
                 client_bulk=hello.get("maxWireVersion", 0)
                 >= mongo_ingest.CLIENT_BULK_WIRE_VERSION,
-                slots=mongo_ingest.WriterSlots(await self._writer_number() * SLOTS_PER_WRITER),
             )
         except PyMongoError as error:
             await self.close()
@@ -213,6 +215,10 @@ class MongoStore:
         self._live()
         assert self._writer is not None
         async with answering("store this batch"):
+            if not self._numbered:
+                self._numbered = True  # (one number per store: set before the await)
+                number = await self._writer_number()
+                self._writer.slots.start = number * SLOTS_PER_WRITER % mp.ROLLUP_SLOTS
             return await self._writer.ingest(events, rejections, self.timeout_s)
 
     async def surface_totals(self, gigs: Sequence[str], start: int, end: int) -> list[RollupRow]:
