@@ -132,6 +132,30 @@ def wire_server() -> Iterator[WireServer]:
 
 
 @pytest.fixture
+def own_mongo_database_url() -> Iterator[str]:
+    """A URL naming a database on a wire server of this test's own (the configured mongod,
+    or a fresh SecantusDB): tests that start server processes on MongoDB and kill them
+    should not meet what earlier tests left on the session's server (a transaction a test
+    left open on purpose held the session's SecantusDB, and a new store's set-up waited)."""
+    name = f"gm_test_{uuid.uuid4().hex[:12]}"
+    if EXTERNAL_URL:
+        external = WireServer(EXTERNAL_URL)
+        yield external.database_url(name)
+        with contextlib.suppress(PyMongoError), pymongo.timeout(10):
+            external.admin.drop_database(name)
+        external.close()
+        return
+    server = _start_secantus()
+    try:
+        yield server.database_url(name)
+    finally:
+        server.close()
+        assert server.process is not None
+        stop_process(server.process, timeout=20)
+        shutil.rmtree(server.home or "", ignore_errors=True)
+
+
+@pytest.fixture
 def mongo_database_url(
     wire_server: WireServer, request: pytest.FixtureRequest
 ) -> Iterator[str]:

@@ -146,8 +146,8 @@ def test_kill_9_mid_load_loses_no_acknowledged_event_and_retries_count_once(
 
 
 @pytest.fixture
-def three_servers(mongo_database_url: str, tmp_path: Path) -> Iterator[list[ServerProcess]]:
-    servers = [ServerProcess(mongo_database_url, tmp_path / f"s{n}.log", env=LOAD_ENV)
+def three_servers(own_mongo_database_url: str, tmp_path: Path) -> Iterator[list[ServerProcess]]:
+    servers = [ServerProcess(own_mongo_database_url, tmp_path / f"s{n}.log", env=LOAD_ENV)
                for n in range(3)]
     try:
         yield servers
@@ -199,8 +199,8 @@ def test_workers_need_mongodb(tmp_path: Path) -> None:
     assert "--workers 2 needs the MongoDB store" in result.stderr
 
 
-def test_two_workers_serve_one_mongodb_port(mongo_database_url: str, tmp_path: Path) -> None:
-    server = ServerProcess(mongo_database_url, tmp_path / "w.log", workers=2, env=LOAD_ENV)
+def test_two_workers_serve_one_mongodb_port(own_mongo_database_url: str, tmp_path: Path) -> None:
+    server = ServerProcess(own_mongo_database_url, tmp_path / "w.log", workers=2, env=LOAD_ENV)
     server.start()
     try:
         batches = make_batches(20)
