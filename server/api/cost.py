@@ -30,6 +30,7 @@ from graphql import (
     get_named_type,
     value_from_ast,
 )
+from graphql.pyutils import Undefined
 from strawberry.extensions import SchemaExtension
 
 from ..counting.splits import VARIANTS_PER_DAY
@@ -107,20 +108,16 @@ class _Walk:
     def _arguments(self, field: GraphQLField, node: FieldNode) -> dict[str, Any]:
         values: dict[str, Any] = {
             name: arg.default_value for name, arg in field.args.items()
-            if arg.default_value is not None and not _is_undefined(arg.default_value)
+            if arg.default_value is not None and arg.default_value is not Undefined
         }
         for argument in node.arguments or ():
             definition = field.args.get(argument.name.value)
             if definition is None:
                 continue
             value = value_from_ast(argument.value, definition.type, self.variables)
-            if not _is_undefined(value):
+            if value is not Undefined:
                 values[argument.name.value] = value
         return values
-
-
-def _is_undefined(value: Any) -> bool:
-    return type(value).__name__ == "UndefinedType"
 
 
 def _days(window: Any, outer: int) -> int:

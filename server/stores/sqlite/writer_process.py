@@ -79,7 +79,7 @@ class ProcessWriter:
 
     async def start(self) -> None:
         """Start the child (it creates or migrates the tables), then the writer thread."""
-        await self._start_child()
+        await self._live_child()
         await self._calls.start()
         self.running = True
 
@@ -133,9 +133,6 @@ class ProcessWriter:
             with self._lock:
                 self._child = child
             return child
-
-    async def _start_child(self) -> _Child:
-        return await asyncio.to_thread(self._ensure_child)
 
     def _answered(self, answer: list[Any]) -> None:
         """An answer from the child (receiver thread): settle its batches."""
